@@ -1,0 +1,1 @@
+"""Benchmarks: `shoplens bench SUITE`. Each suite module exposes `run(...) -> BenchResult`."""

@@ -1,0 +1,139 @@
+"""The `shoplens` command line: argument parsing and printing only; the work is plain Python calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shoplens.data.readers import InputError
+from shoplens.workspace import Workspace, WorkspaceError
+
+app = typer.Typer(help="ShopLens: understand what each e-commerce user is interested in.", no_args_is_help=True)
+datasets_app = typer.Typer(help="Public datasets under $SHOPLENS_DATA.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks: a table, then one JSON line (DESIGN.md).", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+def _open(path: Path) -> Workspace:
+    try:
+        return Workspace.open(path)
+    except WorkspaceError as e:
+        _fail(str(e))
+
+
+@app.command()
+def init(path: Path = typer.Argument(..., help="folder for the new workspace")):
+    """Create a workspace: a DuckDB file, an artifacts folder and a config."""
+    try:
+        ws = Workspace.init(path)
+    except WorkspaceError as e:
+        _fail(str(e))
+    ws.close()
+    console.print(f"created workspace [bold]{path}[/] ({ws.db_path.name}, {ws.artifacts.name}/)")
+
+
+@app.command()
+def ingest(
+    workspace: Path = typer.Argument(..., help="workspace folder"),
+    file: Path = typer.Argument(..., help="CSV, TSV, Parquet or JSON-lines file (gzip allowed)"),
+    kind: str = typer.Option(..., "--kind", help="items|users|events|reviews|sales|ad_impressions"),
+    mapping: Optional[str] = typer.Option(None, "--map", help="canonical=source,... e.g. user=uid,item=sku,ts=time"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv|tsv|parquet|jsonl (default: from the extension)"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+):
+    """Validate a file and load it into one canonical table, all or nothing."""
+    from shoplens.data.ingest import parse_mapping
+
+    ws = _open(workspace)
+    try:
+        with console.status(f"ingesting {file.name} ..."):
+            report = ws.ingest(file, kind, mapping=parse_mapping(mapping), fmt=fmt)
+    except (InputError, ValueError) as e:
+        _fail(str(e))
+    finally:
+        ws.close()
+    if as_json:
+        print(json.dumps(report.__dict__, default=str))
+    else:
+        console.print(report.summary())
+
+
+@app.command()
+def info(workspace: Path = typer.Argument(..., help="workspace folder"), as_json: bool = typer.Option(False, "--json")):
+    """Row counts of every table in a workspace."""
+    with _open(workspace) as ws:
+        counts = ws.counts()
+    if as_json:
+        print(json.dumps(counts))
+        return
+    table = Table("table", "rows")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+
+
+@datasets_app.command("list")
+def datasets_list(data: Optional[Path] = typer.Option(None, "--data", help="root folder (default $SHOPLENS_DATA)"),
+                  as_json: bool = typer.Option(False, "--json")):
+    """Which public datasets are present, and where to put the missing ones."""
+    from shoplens.datasets import list_datasets
+
+    frame = list_datasets(data)
+    if as_json:
+        print(frame.to_json(orient="records", force_ascii=False))
+        return
+    table = Table("dataset", "present", "path / what is missing")
+    for row in frame.itertuples():
+        detail = str(row.path) if row.present else row.hint
+        table.add_row(row.name, "[green]yes[/]" if row.present else "[red]no[/]", detail)
+    console.print(table)
+
+
+@app.command()
+def demo(
+    workspace: Optional[Path] = typer.Option(None, "--workspace", help="keep the demo workspace here (default: a temporary folder)"),
+    users: int = typer.Option(2000, help="simulated users"),
+    items: int = typer.Option(500, help="simulated items"),
+    seed: int = typer.Option(0),
+):
+    """Everything on the built-in marketplace simulator: ingest, a tour, and each capability's part."""
+    from shoplens.demo import run_demo
+
+    run_demo(workspace=workspace, n_users=users, n_items=items, seed=seed, console=console)
+
+
+@bench_app.command("ingest")
+def bench_ingest(rows: int = typer.Option(1_000_000, help="events to generate and load"),
+                 quick: bool = typer.Option(False, help="100k rows instead"),
+                 out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Rows/s for validated ingest of CSV and Parquet, beside DuckDB's own unvalidated load."""
+    from shoplens.bench import ingest as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run(rows=100_000 if quick else rows), console, out)
+
+
+@bench_app.command("simulator")
+def bench_simulator(quick: bool = typer.Option(False, help="small sizes only"),
+                    out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Events generated per second by the marketplace simulator, up to ~1M events."""
+    from shoplens.bench import simulator as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run(quick=quick), console, out)
+
+
+if __name__ == "__main__":
+    app()
