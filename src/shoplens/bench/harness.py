@@ -69,6 +69,8 @@ class Stopwatch:
 def print_result(result: BenchResult, console: Console | None = None, out: str | Path | None = None) -> dict:
     """Print the table, then the JSON line (last); optionally save the JSON (with the table rows) to `out`."""
     console = console or Console()
+    if not console.is_terminal:  # logs and pipes: don't squeeze the table into 80 columns
+        console = Console(width=200)
     if result.rows:
         table = Table(title=f"{result.suite} — {result.dataset} — {result.protocol}")
         columns = list(dict.fromkeys(k for row in result.rows for k in row))

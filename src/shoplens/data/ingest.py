@@ -20,12 +20,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from shoplens.data.readers import InputError, read_table
-from shoplens.data.schema import SQL_TYPES, TABLES, Column, TableSpec, table_spec
+from shoplens.data.schema import SQL_TYPES, TABLES, TableSpec, table_spec
+from shoplens.data.validate import fail_where, present_key, validate
 
 LOG_TABLE = "_ingest_log"
-MAX_ROWS_NAMED = 5
 
 
 @dataclass
@@ -64,8 +65,10 @@ def ingest(ws, source, kind: str, mapping: dict[str, str] | None = None, fmt: st
         name = str(source)
         raw = read_table(Path(source), fmt=fmt, max_bytes=ws.settings.max_ingest_bytes)
     frame = validate(raw, spec, mapping or {}, name)
-    content_hash = _content_hash(frame)
     con = ws.connect()
+    new_columns = _type_extra_columns(con, spec, frame, name)
+    rows = pa.Table.from_pandas(frame, preserve_index=False)
+    content_hash = _content_hash(rows)
     con.execute("BEGIN TRANSACTION")
     try:
         seen = con.execute(f"SELECT 1 FROM {LOG_TABLE} WHERE content_hash = ? AND table_name = ?",
@@ -73,16 +76,17 @@ def ingest(ws, source, kind: str, mapping: dict[str, str] | None = None, fmt: st
         if seen:
             con.execute("ROLLBACK")
             return IngestReport(spec.name, name, len(frame), 0, 0, skipped_file=True)
-        extras = _add_extra_columns(con, spec, frame, name)
+        for col, sql_type in new_columns.items():
+            con.execute(f'ALTER TABLE "{spec.name}" ADD COLUMN "{col}" {sql_type}')
         replaced = _delete_existing_keys(con, spec, frame)
-        _insert(con, spec, frame)
+        _insert(con, spec, rows)
         con.execute(f"INSERT INTO {LOG_TABLE} (content_hash, table_name, source, rows, inserted, replaced) "
                     "VALUES (?, ?, ?, ?, ?, ?)", [content_hash, spec.name, name, len(frame), len(frame) - replaced, replaced])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return IngestReport(spec.name, name, len(frame), len(frame) - replaced, replaced, extra_columns=extras)
+    return IngestReport(spec.name, name, len(frame), len(frame) - replaced, replaced, extra_columns=tuple(c for c in frame.columns if c not in spec.column_names))
 
 
 def parse_mapping(text: str | None) -> dict[str, str]:
@@ -98,155 +102,49 @@ def parse_mapping(text: str | None) -> dict[str, str]:
     return mapping
 
 
-# Short aliases people type on the command line (user=uid instead of user_id=uid).
-ALIASES = {"user": "user_id", "item": "item_id", "review": "review_id", "store": "store_id", "time": "ts",
-           "timestamp": "ts", "session": "session_id", "ad": "ad_id", "quantity": "qty"}
+def _content_hash(table: pa.Table) -> str:
+    """sha1 of the validated rows in Arrow IPC form: identical content gives the identical hash."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.sha1(sink.getvalue()).hexdigest()
 
 
-def validate(raw: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], name: str) -> pd.DataFrame:
-    """The canonical, typed frame, or an InputError naming file, rows, column and reason."""
-    mapping = {ALIASES.get(k, k): v for k, v in mapping.items()}
-    for canonical, src in mapping.items():
-        if src not in raw.columns:
-            raise InputError(name, f"--map {canonical}={src}: the file has no column {src!r} "
-                             f"(columns: {', '.join(map(str, raw.columns))})")
-    frame = raw.rename(columns={src: canonical for canonical, src in mapping.items()})
-    frame.columns = [str(c) for c in frame.columns]
-    if frame.columns.duplicated().any():
-        dup = frame.columns[frame.columns.duplicated()].tolist()
-        raise InputError(name, f"column names clash after mapping: {dup}")
-    if len(frame) == 0:
-        raise InputError(name, "file has a header but no rows")
-    missing = [c for c in spec.required if c not in frame.columns]
-    if missing:
-        raise InputError(name, f"missing required column(s) {', '.join(missing)} for table {spec.name!r} "
-                         f"(columns present: {', '.join(frame.columns)}; map yours with --map {missing[0]}=YOUR_COLUMN)")
-    out, problems = {}, []
-    for col in spec.columns:
-        if col.name in frame.columns:
-            try:
-                out[col.name] = _convert(frame[col.name], col, name)
-            except InputError as problem:  # keep going: one error should list every bad column
-                problems.append(problem)
-    if problems:
-        raise problems[0] if len(problems) == 1 else InputError(
-            name, "; ".join(str(p).removeprefix(f"{name}: ") for p in problems),
-            rows=problems[0].rows, column=None, n_bad=problems[0].n_bad, prefix_rows=False)
-    typed = pd.DataFrame(out, index=frame.index)
-    for extra in frame.columns:
-        if extra not in spec.column_names and extra != "_row":
-            typed[extra] = frame[extra]
-    _check_keys(typed, spec, name)
-    return typed.reset_index(drop=True)
-
-
-def _convert(values: pd.Series, col: Column, name: str) -> pd.Series:
-    present = values.notna() & (values.astype("string").str.strip() != "") if values.dtype == object or isinstance(values.dtype, pd.StringDtype) else values.notna()
-    if col.required:
-        _fail_where(~present, name, col.name, "empty value in a required column" if col.kind != "str" else "empty id")
-    if col.kind == "str":
-        return values.astype("string").where(present, None)
-    if col.kind == "ts":
-        parsed = _parse_timestamps(values)
-        _fail_where(present & parsed.isna(), name, col.name, "not a parseable timestamp", values)
-        return parsed
-    if col.kind == "bool":
-        lowered = values.astype("string").str.strip().str.lower()
-        parsed = lowered.map({"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False})
-        _fail_where(present & parsed.isna(), name, col.name, "not a boolean (use 1/0 or true/false)", values)
-        return parsed.astype("boolean")
-    numbers = pd.to_numeric(values, errors="coerce")
-    _fail_where(present & (numbers.isna() | ~np.isfinite(numbers.fillna(0))), name, col.name, "not a finite number", values)
-    if col.min is not None:
-        _fail_where(numbers < col.min, name, col.name, f"below the minimum {col.min:g}", values)
-    if col.max is not None:
-        _fail_where(numbers > col.max, name, col.name, f"above the maximum {col.max:g}", values)
-    if col.kind == "int":
-        _fail_where(present & (numbers % 1 != 0), name, col.name, "not a whole number", values)
-        return numbers.astype("Int64")
-    return numbers.astype("float64")
-
-
-def _parse_timestamps(values: pd.Series) -> pd.Series:
-    """ISO-like strings, or epoch numbers (seconds; milliseconds when > 1e11), value by value."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_localize(None) if values.dt.tz is not None else values
-    numeric = pd.to_numeric(values, errors="coerce")
-    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    is_number = numeric.notna()
-    if is_number.any():
-        numbers = numeric[is_number]
-        seconds = numbers.where(numbers.abs() <= 1e11, numbers / 1000)
-        parsed[is_number] = pd.to_datetime(seconds, unit="s", errors="coerce")
-    text = values[~is_number & values.notna()].astype(str)
-    if len(text):
-        as_iso = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
-        if as_iso.isna().any():  # not all ISO 8601: let pandas try the rest value by value
-            as_iso[as_iso.isna()] = pd.to_datetime(text[as_iso.isna()], errors="coerce", format="mixed", utc=True)
-        parsed[text.index] = as_iso.dt.tz_convert(None)
-    return parsed
-
-
-def _fail_where(bad: pd.Series, name: str, column: str, reason: str, values: pd.Series | None = None) -> None:
-    bad = bad.fillna(False).to_numpy(dtype=bool)
-    if not bad.any():
-        return
-    positions = np.flatnonzero(bad)
-    example = f" (e.g. {str(values.iloc[positions[0]])[:60]!r})" if values is not None else ""
-    raise InputError(name, reason + example, rows=(positions[:MAX_ROWS_NAMED] + 1).tolist(), column=column, n_bad=len(positions))
-
-
-def _check_keys(frame: pd.DataFrame, spec: TableSpec, name: str) -> None:
-    key = _present_key(spec, frame)
-    if not key:
-        return
-    keyed = frame[key]
-    rows_with_key = keyed.notna().any(axis=1)  # events without an event_id are not keyed
-    dup = keyed.duplicated(keep=False) & rows_with_key
-    if dup.any():
-        positions = np.flatnonzero(dup.to_numpy())
-        first = frame.loc[dup, key].iloc[0].tolist()
-        raise InputError(name, f"duplicate key {'/'.join(key)} = {first}", rows=(positions[:MAX_ROWS_NAMED] + 1).tolist(),
-                         column=",".join(key), n_bad=len(positions))
-
-
-def _present_key(spec: TableSpec, frame: pd.DataFrame) -> list[str]:
-    """The key columns this frame has; a missing optional part (sales without store_id) counts as NULL."""
-    return [k for k in spec.key if k in frame.columns]
-
-
-def _content_hash(frame: pd.DataFrame) -> str:
-    h = hashlib.sha1(",".join(frame.columns).encode())
-    h.update(pd.util.hash_pandas_object(frame.astype("string"), index=False).to_numpy().tobytes())
-    return h.hexdigest()
-
-
-def _existing_columns(con, table: str) -> dict[str, str]:
-    rows = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
-    return {c: t for c, t in rows}
-
-
-def _add_extra_columns(con, spec: TableSpec, frame: pd.DataFrame, name: str) -> tuple[str, ...]:
-    existing = _existing_columns(con, spec.name)
-    extras = [c for c in frame.columns if c not in spec.column_names]
-    for col in extras:
-        if col in existing:
-            if existing[col] == "DOUBLE":
-                numbers = pd.to_numeric(frame[col], errors="coerce")
-                _fail_where(frame[col].notna() & numbers.isna(), name, col,
-                            "not a number, but earlier files stored this column as numbers", frame[col])
-                frame[col] = numbers
-            continue
-        numbers = pd.to_numeric(frame[col], errors="coerce")
-        is_numeric = frame[col].notna().any() and numbers.notna().sum() == frame[col].notna().sum()
-        if is_numeric:
+def _type_extra_columns(con, spec: TableSpec, frame: pd.DataFrame, name: str) -> dict[str, str]:
+    """Give each extra column one SQL type: the stored one when an earlier file made it, else inferred.
+    Converts `frame` in place; returns {new column: SQL type} for the columns the table lacks."""
+    rows = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                       [spec.name]).fetchall()
+    existing = dict(rows)
+    new = {}
+    for col in (c for c in frame.columns if c not in spec.column_names):
+        values = frame[col]
+        sql_type = existing.get(col) or _infer_sql_type(values)
+        if sql_type == "DOUBLE":
+            numbers = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_numeric_dtype(values) else values.astype("float64")
+            why = "not a number, but earlier files stored this column as numbers" if col in existing else "not a number"
+            fail_where(values.notna() & numbers.isna(), name, col, why, values)
             frame[col] = numbers
-        con.execute(f'ALTER TABLE "{spec.name}" ADD COLUMN "{col}" {"DOUBLE" if is_numeric else "VARCHAR"}')
-    return tuple(extras)
+        elif sql_type == "VARCHAR":
+            frame[col] = values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
+        if col not in existing:
+            new[col] = sql_type
+    return new
+
+
+def _infer_sql_type(values: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(values):
+        return "BOOLEAN"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "TIMESTAMP"
+    if pd.api.types.is_numeric_dtype(values):
+        return "DOUBLE"
+    numbers = pd.to_numeric(values, errors="coerce")
+    return "DOUBLE" if values.notna().any() and numbers.notna().sum() == values.notna().sum() else "VARCHAR"
 
 
 def _delete_existing_keys(con, spec: TableSpec, frame: pd.DataFrame) -> int:
-    key = _present_key(spec, frame)
+    key = present_key(spec, frame)
     if not key:
         return 0
     keys = frame[key].dropna(how="all")
@@ -264,12 +162,12 @@ def _delete_existing_keys(con, spec: TableSpec, frame: pd.DataFrame) -> int:
         con.unregister("_incoming_keys")
 
 
-def _insert(con, spec: TableSpec, frame: pd.DataFrame) -> None:
+def _insert(con, spec: TableSpec, rows: pa.Table) -> None:
     start = con.execute(f'SELECT coalesce(max(_row), 0) FROM "{spec.name}"').fetchall()[0][0]
-    batch = frame.assign(_row=np.arange(start + 1, start + 1 + len(frame), dtype=np.int64))
+    batch = rows.append_column("_row", pa.array(np.arange(start + 1, start + 1 + rows.num_rows, dtype=np.int64)))
     con.register("_incoming", batch)
     try:
-        cols = ", ".join(f'"{c}"' for c in batch.columns)
+        cols = ", ".join(f'"{c}"' for c in batch.column_names)
         con.execute(f'INSERT INTO "{spec.name}" ({cols}) SELECT {cols} FROM _incoming')
     finally:
         con.unregister("_incoming")

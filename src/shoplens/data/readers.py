@@ -17,6 +17,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
+# Strings stay in Arrow memory (no million Python str objects); validation works on them with Arrow compute.
+ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}.get
 
 
 class InputError(ValueError):
@@ -65,7 +67,7 @@ def read_table(path: str | Path, fmt: str | None = None, max_bytes: int | None =
         raise InputError(name, f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "parquet":
         try:
-            return pq.read_table(path).to_pandas()
+            return pq.read_table(path).to_pandas(types_mapper=ARROW_STRINGS)
         except (pa.ArrowInvalid, OSError) as e:
             raise InputError(name, f"not a readable Parquet file ({e})") from None
     raw = _read_bytes(path)
@@ -110,7 +112,7 @@ def _parse_delimited(name: str, raw: bytes, sep: str) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as e:
         raise InputError(name, _describe_csv_error(str(e))) from None
-    return table.to_pandas()
+    return table.to_pandas(types_mapper=ARROW_STRINGS)
 
 
 def _describe_csv_error(message: str) -> str:
