@@ -135,5 +135,16 @@ def bench_simulator(quick: bool = typer.Option(False, help="small sizes only"),
     print_result(suite.run(quick=quick), console, out)
 
 
+@bench_app.command("text")
+def bench_text(quick: bool = typer.Option(False, help="a few dozen texts per backend"),
+               data: Optional[Path] = typer.Option(None, "--data", help="public data root (default $SHOPLENS_DATA)"),
+               out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Texts/s of each encoder backend on real titles and reviews, and jieba tokenisation speed."""
+    from shoplens.bench import text as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run(quick=quick, data=data), console, out)
+
+
 if __name__ == "__main__":
     app()
