@@ -1,4 +1,4 @@
-"""The `shoplens` command line: argument parsing and printing only; the work is plain Python calls."""
+"""Workspace commands: init, ingest, info, datasets list, demo."""
 
 from __future__ import annotations
 
@@ -7,30 +7,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from shoplens.cli import fail, open_workspace, app, console, datasets_app
 from shoplens.data.readers import InputError
 from shoplens.workspace import Workspace, WorkspaceError
-
-app = typer.Typer(help="ShopLens: understand what each e-commerce user is interested in.", no_args_is_help=True)
-datasets_app = typer.Typer(help="Public datasets under $SHOPLENS_DATA.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks: a table, then one JSON line (DESIGN.md).", no_args_is_help=True)
-app.add_typer(datasets_app, name="datasets")
-app.add_typer(bench_app, name="bench")
-console = Console()
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(code=1)
-
-
-def _open(path: Path) -> Workspace:
-    try:
-        return Workspace.open(path)
-    except WorkspaceError as e:
-        _fail(str(e))
 
 
 @app.command()
@@ -39,7 +20,7 @@ def init(path: Path = typer.Argument(..., help="folder for the new workspace")):
     try:
         ws = Workspace.init(path)
     except WorkspaceError as e:
-        _fail(str(e))
+        fail(str(e))
     ws.close()
     console.print(f"created workspace [bold]{path}[/] ({ws.db_path.name}, {ws.artifacts.name}/)")
 
@@ -56,12 +37,12 @@ def ingest(
     """Validate a file and load it into one canonical table, all or nothing."""
     from shoplens.data.ingest import parse_mapping
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     try:
         with console.status(f"ingesting {file.name} ..."):
             report = ws.ingest(file, kind, mapping=parse_mapping(mapping), fmt=fmt)
     except (InputError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     finally:
         ws.close()
     if as_json:
@@ -73,7 +54,7 @@ def ingest(
 @app.command()
 def info(workspace: Path = typer.Argument(..., help="workspace folder"), as_json: bool = typer.Option(False, "--json")):
     """Row counts of every table in a workspace."""
-    with _open(workspace) as ws:
+    with open_workspace(workspace) as ws:
         counts = ws.counts()
     if as_json:
         print(json.dumps(counts))
@@ -112,39 +93,3 @@ def demo(
     from shoplens.demo import run_demo
 
     run_demo(workspace=workspace, n_users=users, n_items=items, seed=seed, console=console)
-
-
-@bench_app.command("ingest")
-def bench_ingest(rows: int = typer.Option(1_000_000, help="events to generate and load"),
-                 quick: bool = typer.Option(False, help="100k rows instead"),
-                 out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
-    """Rows/s for validated ingest of CSV and Parquet, beside DuckDB's own unvalidated load."""
-    from shoplens.bench import ingest as suite
-    from shoplens.bench.harness import print_result
-
-    print_result(suite.run(rows=100_000 if quick else rows), console, out)
-
-
-@bench_app.command("simulator")
-def bench_simulator(quick: bool = typer.Option(False, help="small sizes only"),
-                    out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
-    """Events generated per second by the marketplace simulator, up to ~1M events."""
-    from shoplens.bench import simulator as suite
-    from shoplens.bench.harness import print_result
-
-    print_result(suite.run(quick=quick), console, out)
-
-
-@bench_app.command("text")
-def bench_text(quick: bool = typer.Option(False, help="a few dozen texts per backend"),
-               data: Optional[Path] = typer.Option(None, "--data", help="public data root (default $SHOPLENS_DATA)"),
-               out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
-    """Texts/s of each encoder backend on real titles and reviews, and jieba tokenisation speed."""
-    from shoplens.bench import text as suite
-    from shoplens.bench.harness import print_result
-
-    print_result(suite.run(quick=quick, data=data), console, out)
-
-
-if __name__ == "__main__":
-    app()
