@@ -29,6 +29,7 @@ def run_demo(workspace: Path | None = None, n_users: int = 2000, n_items: int = 
     section_catalogue(ws, console)
     user = section_user_history(ws, console)
     section_similar_items(ws, console)
+    section_customers(ws, user, console)
     console.rule()
     console.print(f"workspace: [bold]{ws.path}[/]  ({time.perf_counter() - started:.0f} s)")
     console.print(f"look around: [cyan]shoplens info {ws.path}[/]  ·  one user: [cyan]{user}[/]")
@@ -99,4 +100,24 @@ def section_similar_items(ws: Workspace, console: Console, encoder_name: str = "
         scores[row] = -np.inf
         best = np.argsort(-scores)[:3]
         table.add_row(items["title"].iloc[row], "\n".join(f"{items['title'].iloc[j]}  ({scores[j]:.2f})" for j in best))
+    console.print(table)
+
+
+def section_customers(ws: Workspace, user: str, console: Console) -> None:
+    from shoplens.customers.jobs import workspace_churn, workspace_profile, workspace_segments
+
+    profile = workspace_profile(ws, user)
+    interests = ", ".join(f"{i['category']} ({i['share']:.0%})" for i in profile["interests"][:3])
+    console.print(f"[bold]Profile of {user}[/]: segment {profile['rfm'].get('segment')}, "
+                  f"{profile['rfm'].get('purchases')} purchases, price band {profile['price']['band']}; interests: {interests}")
+    rfm = workspace_segments(ws)["rfm"].reset_index()
+    table = Table(*map(str, rfm.columns[:4]), title="RFM segments")
+    for row in rfm.itertuples(index=False):
+        table.add_row(*(f"{v:,.1f}" if isinstance(v, float) else str(v) for v in row[:4]))
+    console.print(table)
+    at_risk, summary = workspace_churn(ws, budget=5)
+    table = Table("customer", "churn risk", "value at risk", "top reason", title=f"Top at-risk customers "
+                  f"(of {summary['customers']:,}; total value at risk {summary['value_at_risk']:,.0f})")
+    for customer, row in at_risk.head(5).iterrows():
+        table.add_row(str(customer), f"{row['churn_risk']:.2f}", f"{row['value_at_risk']:,.0f}", str(row["reason_1"]))
     console.print(table)
