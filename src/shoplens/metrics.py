@@ -1,0 +1,64 @@
+"""Ranking metrics, computed from the 0-based rank of each held-out target.
+
+Every ranking bench reduces a model's output to one integer per test case: how many
+candidates scored ABOVE the target (ties count against the target, so a constant
+scorer cannot look good). From those ranks:
+
+    HR@k    = mean(rank < k)
+    NDCG@k  = mean(1 / log2(rank + 2) if rank < k else 0)   (one relevant item: IDCG = 1)
+    MRR     = mean(1 / (rank + 1))                            (over the full candidate list)
+    coverage = distinct items in all top-k lists / catalogue size
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+def rank_of_target(candidate_scores: np.ndarray, target_scores: np.ndarray) -> np.ndarray:
+    """0-based rank of each row's target among that row's candidates (target NOT among them).
+
+    candidate_scores: [n, m] scores of the competing candidates (use -inf for excluded ones);
+    target_scores: [n]. Ties count against the target (pessimistic).
+    """
+    candidate_scores = np.asarray(candidate_scores)
+    target_scores = np.asarray(target_scores).reshape(-1, 1)
+    return (candidate_scores >= target_scores).sum(axis=1).astype(np.int64)
+
+
+def hr_at_k(ranks: Sequence[int], k: int) -> float:
+    ranks = np.asarray(ranks)
+    return float(np.mean(ranks < k)) if ranks.size else 0.0
+
+
+def ndcg_at_k(ranks: Sequence[int], k: int) -> float:
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if not ranks.size:
+        return 0.0
+    gains = np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
+    return float(gains.mean())
+
+
+def mrr(ranks: Sequence[int]) -> float:
+    ranks = np.asarray(ranks, dtype=np.float64)
+    return float(np.mean(1.0 / (ranks + 1.0))) if ranks.size else 0.0
+
+
+def coverage(recommended: Iterable[Iterable[int]], n_items: int) -> float:
+    """Share of the catalogue that appears in at least one recommendation list."""
+    seen: set[int] = set()
+    for items in recommended:
+        seen.update(int(i) for i in np.asarray(items).ravel())
+    return len(seen) / n_items if n_items else 0.0
+
+
+def ranking_metrics(
+    ranks: Sequence[int], ks: Iterable[int] = (1, 5, 10, 20), ndcg_ks: Iterable[int] = (5, 10, 20)
+) -> dict[str, float]:
+    """The standard table: HR@ks, NDCG@ndcg_ks, MRR (keys like "HR@10", "NDCG@10", "MRR")."""
+    out = {f"HR@{k}": hr_at_k(ranks, k) for k in ks}
+    out.update({f"NDCG@{k}": ndcg_at_k(ranks, k) for k in ndcg_ks})
+    out["MRR"] = mrr(ranks)
+    return out

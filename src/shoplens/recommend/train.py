@@ -1,0 +1,198 @@
+"""The one training loop shared by the sequence models (SASRec, HSTU).
+
+Next-item prediction at every position of every training sequence. Losses:
+- "ce": full softmax cross-entropy over ALL items, computed only at non-padded positions.
+  Beauty users have ~9 items, so a batch of 128 users gives ~1k real positions instead of
+  128 x 50: that is what makes full CE affordable on a CPU (Klenitskiy & Vasilev 2023).
+- "sampled": softmax over the positive and `n_negatives` uniformly sampled items.
+- "gbce": gSASRec's generalised BCE (Petrov & Macdonald 2023): BCE with the positive's
+  probability raised to beta, which undoes the overconfidence of negative sampling.
+Early stopping on validation NDCG@10 (full ranking); the best epoch's weights are kept.
+Batches are bucketed by length and padded only to their own longest sequence.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from shoplens.recommend.base import RecommenderBase, load_torch_state, torch_state
+
+LOSSES = ("ce", "sampled", "gbce")
+
+
+def pad_left(rows: Sequence[np.ndarray], length: int | None = None, value: int = 0) -> np.ndarray:
+    """Right-align each row in a [len(rows), length] array filled with `value`."""
+    length = length or max(1, max((len(r) for r in rows), default=1))
+    out = np.full((len(rows), length), value, dtype=np.int64)
+    for i, r in enumerate(rows):
+        r = r[-length:]
+        if len(r):
+            out[i, length - len(r):] = r
+    return out
+
+
+def training_batches(sequences, max_len, batch_size, rng, times=None):
+    """Yield (inputs, labels, input_times) per batch: inputs are item index + 1 (0 = padding),
+    labels the next item's index (-1 = no label). One window per user: its last max_len + 1 items."""
+    users = [u for u, s in enumerate(sequences) if len(s) >= 2]
+    order = rng.permutation(users)
+    chunk = batch_size * 32  # sort within chunks so batches hold similar lengths, then shuffle batches
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start:start + chunk], key=lambda u: len(sequences[u]))
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    for b in rng.permutation(len(batches)):
+        windows = [np.asarray(sequences[u][-(max_len + 1):]) for u in batches[b]]
+        inputs = pad_left([w[:-1] + 1 for w in windows])
+        labels = pad_left([w[1:] for w in windows], inputs.shape[1], value=-1)
+        input_times = None if times is None else pad_left([np.asarray(times[u][-(max_len + 1):])[:-1] for u in batches[b]], inputs.shape[1])
+        yield inputs, labels, input_times
+
+
+def next_item_loss(hidden, labels, item_matrix, loss="ce", n_negatives=256, gbce_t=0.75, generator=None):
+    """hidden [B, L, d], labels [B, L] (-1 = padding), item_matrix [n_items, d] -> scalar loss."""
+    real = labels >= 0
+    h, y = hidden[real], labels[real]  # only the positions that have a next item
+    n_items = item_matrix.shape[0]
+    if loss == "ce":
+        return F.cross_entropy(h @ item_matrix.T, y)
+    negatives = torch.randint(0, n_items, (n_negatives,), generator=generator).to(h.device)
+    positive = (h * item_matrix[y]).sum(-1, keepdim=True)
+    negative = h @ item_matrix[negatives].T
+    negative = negative.masked_fill(negatives[None, :] == y[:, None], -1e9 if loss == "sampled" else -30.0)  # accidental hits
+    if loss == "sampled":
+        return F.cross_entropy(torch.cat([positive, negative], 1), torch.zeros(len(y), dtype=torch.long, device=h.device))
+    if loss == "gbce":
+        alpha = n_negatives / (n_items - 1)  # negative sampling rate
+        beta = alpha * (gbce_t * (1 - 1 / alpha) + 1 / alpha)
+        return -(beta * F.logsigmoid(positive)).mean() - F.logsigmoid(-negative).sum(1).mean()
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def train_network(network, sequences, *, loss, n_negatives, gbce_t, lr, weight_decay, batch_size, max_len,
+                  max_epochs, patience, validate: Callable[[], float] | None, seed, max_seconds=None,
+                  verbose=True, times=None, device="cpu") -> dict:
+    """Adam on next-item loss; after each epoch `validate()` returns NDCG@10 and the best weights are kept."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(network.parameters(), lr=lr, weight_decay=weight_decay)
+    log = {"epochs": [], "best_epoch": 0, "best_valid_ndcg10": -1.0}
+    best_state, waited, started = None, 0, time.perf_counter()
+    n_batches = math.ceil(sum(len(s) >= 2 for s in sequences) / batch_size)
+    for epoch in range(1, max_epochs + 1):
+        network.train()
+        epoch_start, total = time.perf_counter(), 0.0
+        bar = tqdm(training_batches(sequences, max_len, batch_size, rng, times), total=n_batches,
+                   desc=f"epoch {epoch}", disable=not verbose, leave=False)
+        for inputs, labels, input_times in bar:
+            hidden = network(torch.from_numpy(inputs).to(device),
+                             None if input_times is None else torch.from_numpy(input_times).to(device))
+            batch_loss = next_item_loss(hidden, torch.from_numpy(labels).to(device), network.item_matrix()[1:], loss,
+                                        n_negatives, gbce_t, generator)
+            optimizer.zero_grad()
+            batch_loss.backward()
+            optimizer.step()
+            total += batch_loss.item()
+            bar.set_postfix(loss=f"{batch_loss.item():.3f}")
+        train_seconds = time.perf_counter() - epoch_start
+        entry = {"epoch": epoch, "loss": total / max(n_batches, 1), "train_seconds": round(train_seconds, 2)}
+        if validate is not None:
+            network.eval()
+            entry["valid_ndcg10"] = validate()
+            if entry["valid_ndcg10"] >= log["best_valid_ndcg10"]:  # a tie goes to the longer-trained weights
+                log.update(best_epoch=epoch, best_valid_ndcg10=entry["valid_ndcg10"])
+                best_state, waited = copy.deepcopy(network.state_dict()), 0
+            else:
+                waited += 1
+        entry["seconds"] = round(time.perf_counter() - epoch_start, 2)
+        log["epochs"].append(entry)
+        if verbose:
+            tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items()))
+        if waited >= patience or (max_seconds and time.perf_counter() - started > max_seconds):
+            break
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    network.eval()
+    log["seconds"] = round(time.perf_counter() - started, 2)
+    log["seconds_per_epoch"] = round(float(np.mean([e["train_seconds"] for e in log["epochs"]])), 2)
+    return log
+
+
+class SequenceRecommender(RecommenderBase):
+    """fit / score / save for a network with `forward(items, times) -> [B, L, d]` and `item_matrix()`.
+    Subclasses define `__init__` (hyper-parameters, incl. the training ones below) and `_build_network`."""
+
+    def _build_network(self, n_items: int, item_text: np.ndarray | None, trained: np.ndarray) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def fit(self, sequences, n_items=None, valid=None, times=None, item_text=None):
+        """sequences: per user, time-ordered item indices. valid: (histories, targets) for early stopping
+        (or (histories, targets, times)). item_text: [n_items, text_dim] fixed text embeddings (cold start)."""
+        torch.manual_seed(self.seed)
+        self.n_items = int(n_items or 1 + max(int(s.max()) for s in sequences if len(s)))
+        counts = np.bincount(np.concatenate([np.asarray(s) for s in sequences]), minlength=self.n_items)
+        self.network_ = self._build_network(self.n_items, item_text, counts > 0).to(self.device)
+        validate = None
+        if valid is not None:
+            from shoplens.recommend.evaluate import evaluate
+
+            v_hist, v_target, *v_times = valid
+            validate = lambda: evaluate(self, v_hist, v_target, times=v_times[0] if v_times else None,
+                                       top_k=0)["NDCG@10"]
+        self.training_log_ = train_network(
+            self.network_, sequences, loss=self.loss, n_negatives=self.n_negatives, gbce_t=self.gbce_t,
+            lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, max_len=self.max_len,
+            max_epochs=self.max_epochs, patience=self.patience, validate=validate, seed=self.seed,
+            max_seconds=self.max_seconds, verbose=self.verbose, times=times, device=self.device)
+        return self
+
+    @torch.no_grad()
+    def last_hidden(self, histories, times=None) -> torch.Tensor:
+        """[len(histories), d]: the sequence representation after each history's last item."""
+        self.network_.eval()
+        out = torch.empty(len(histories), self.network_.item_embedding.dim, device=self.device)
+        by_length = np.argsort([min(len(h), self.max_len) for h in histories], kind="stable")
+        for start in range(0, len(histories), 256):  # similar lengths together: little padding
+            rows = by_length[start:start + 256]
+            items = pad_left([np.asarray(histories[r], dtype=np.int64)[-self.max_len:] + 1 for r in rows])
+            item_times = None if times is None else torch.from_numpy(
+                pad_left([np.asarray(times[r])[-self.max_len:] for r in rows], items.shape[1]))
+            out[torch.from_numpy(rows).to(self.device)] = self.network_(
+                torch.from_numpy(items).to(self.device), None if item_times is None else item_times.to(self.device))[:, -1]
+        return out
+
+    @torch.no_grad()
+    def score(self, histories, users=None, times=None) -> np.ndarray:
+        return (self.last_hidden(histories, times) @ self.network_.item_matrix()[1:].T).cpu().numpy()
+
+    @torch.no_grad()
+    def item_vectors(self) -> np.ndarray:
+        return self.network_.item_matrix()[1:].cpu().numpy()
+
+    def add_items(self, item_text: np.ndarray) -> np.ndarray:
+        """Append new items known only by their text embedding; returns their indices."""
+        new = self.network_.item_embedding.add_items(item_text)
+        self.n_items += len(new)
+        return new
+
+    def _state(self):
+        return torch_state(self.network_), {"n_items": self.n_items, "text_dim": self.network_.item_embedding.text_dim}
+
+    def _set_state(self, tensors, extra):
+        text_dim = extra["text_dim"]
+        n_rows = tensors["item_embedding.id_embedding.weight"].shape[0] - 1
+        self.network_ = self._build_network(n_rows, np.zeros((n_rows, text_dim), np.float32) if text_dim else None,
+                                            np.ones(n_rows, bool))
+        load_torch_state(self.network_, tensors)
+        if not torch.cuda.is_available():
+            self.device = "cpu"  # a model trained on a GPU still serves on a CPU
+        self.network_.to(self.device).eval()

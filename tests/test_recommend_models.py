@@ -1,0 +1,109 @@
+"""Models learn, persist exactly, and serve new users and new items."""
+
+import numpy as np
+import pytest
+import torch
+
+from shoplens.recommend import ALS, BPR, HSTU, SASRec, ItemKNN, Popularity, load_recommender
+from shoplens.recommend.evaluate import evaluate
+
+N_ITEMS = 20
+
+
+def cycle_sequences(n_users=40, length=8):
+    """User u walks the item cycle u, u+1, u+2, ... (mod 20): the next item follows from the last one."""
+    return [np.array([(u + j) % N_ITEMS for j in range(length)], dtype=np.int64) for u in range(n_users)]
+
+
+
+def _hr1(model, sequences):
+    scores = model.score([s[:-1] for s in sequences])
+    return float(np.mean(scores.argmax(1) == np.array([s[-1] for s in sequences])))
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    torch.set_num_threads(2)
+    return cycle_sequences()
+
+
+@pytest.fixture(scope="module")
+def sasrec(sequences):
+    return SASRec(dim=32, dropout=0.0, lr=5e-3, batch_size=16, max_epochs=40, seed=0).fit(sequences, N_ITEMS)
+
+
+@pytest.mark.parametrize("loss", ["ce", "sampled"])
+def test_sasrec_overfits_tiny_data(sequences, sasrec, loss):
+    model = sasrec if loss == "ce" else SASRec(dim=32, dropout=0.0, lr=5e-3, batch_size=16, max_epochs=40, loss=loss,
+                                               n_negatives=8).fit(sequences, N_ITEMS)
+    assert _hr1(model, sequences) >= 0.95
+
+
+def test_hstu_overfits_tiny_data_with_timestamps(sequences):
+    times = [np.arange(len(s)) * 3600 + 1_700_000_000 for s in sequences]
+    model = HSTU(dim=32, dropout=0.0, lr=5e-3, batch_size=16, max_epochs=40).fit(sequences, N_ITEMS, times=times)
+    scores = model.score([s[:-1] for s in sequences], times=[t[:-1] for t in times])
+    assert np.mean(scores.argmax(1) == np.array([s[-1] for s in sequences])) >= 0.95
+
+
+def test_early_stopping_keeps_best_validation_epoch(sequences):
+    valid = ([s[:-1] for s in sequences], np.array([s[-1] for s in sequences]))
+    model = SASRec(dim=16, max_epochs=4, patience=2, lr=5e-3, batch_size=16).fit(sequences, N_ITEMS, valid=valid)
+    log = model.training_log_
+    assert 1 <= log["best_epoch"] <= len(log["epochs"]) and log["best_valid_ndcg10"] == max(
+        e["valid_ndcg10"] for e in log["epochs"])
+    assert evaluate(model, *valid, top_k=0)["NDCG@10"] == pytest.approx(log["best_valid_ndcg10"])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Popularity(), lambda: ItemKNN(n_neighbors=5), lambda: ALS(factors=8, iterations=3),
+    lambda: BPR(factors=8, iterations=5), lambda: HSTU(dim=16, max_epochs=1), lambda: SASRec(dim=16, max_epochs=1)])
+def test_save_load_round_trip_gives_identical_scores(sequences, tmp_path, make):
+    model = make().fit(sequences, N_ITEMS)
+    model.save(tmp_path / "m")
+    loaded = load_recommender(tmp_path / "m")
+    histories = [s[:5] for s in sequences[:7]] + [np.array([], dtype=np.int64)]
+    assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.score(histories), model.score(histories))
+    assert not list((tmp_path / "m").glob("*.pkl"))
+
+
+def test_recommend_excludes_seen_and_filters(sasrec):
+    history = np.array([3, 4, 5])
+    items, scores = sasrec.recommend(history, k=5)
+    assert items[0] == 6 and not set(items) & {3, 4, 5} and np.all(np.diff(scores) <= 0)
+    items, _ = sasrec.recommend(history, k=5, filter=lambda candidates: candidates % 2 == 1)
+    assert items.tolist() and all(i % 2 == 1 for i in items)
+    assert 3 in sasrec.recommend(np.array([2]), k=N_ITEMS, exclude_seen=False)[0]
+
+
+def test_explain_attributes_to_history_items(sasrec):
+    drops = sasrec.explain(np.array([10, 3, 4, 5]), 6)
+    assert sorted(i for i, _ in drops) == [3, 4, 5, 10]
+    assert drops[0][0] == 5  # the last item is what predicts its successor
+
+
+def test_similar_items_exclude_the_item(sequences, sasrec):
+    items, sims = sasrec.similar_items(4, k=3)
+    assert 4 not in items and len(items) == 3
+    items, sims = ItemKNN().fit(sequences, N_ITEMS).similar_items(4, k=3)
+    assert 4 not in items and set(items) <= set(range(N_ITEMS)) and np.all(np.diff(sims) <= 0)
+
+
+def test_new_item_with_text_is_recommended(sequences, tmp_path):
+    rng = np.random.default_rng(0)
+    text = np.eye(N_ITEMS, dtype=np.float32) + 0.01 * rng.standard_normal((N_ITEMS, N_ITEMS)).astype(np.float32)
+    model = SASRec(dim=32, dropout=0.0, lr=5e-3, batch_size=16, max_epochs=40, id_dropout=0.5)
+    model.fit(sequences, N_ITEMS, item_text=text)
+    (new_item,) = model.add_items(text[[6]])  # a new product described like item 6, never interacted with
+    assert new_item == N_ITEMS and model.n_items == N_ITEMS + 1
+    items, _ = model.recommend(np.array([3, 4, 5]), k=3)
+    assert new_item in items  # item 6 is what follows 5; its text twin is recommended too
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_recommender(tmp_path / "m").score([np.array([4, 5])]),
+                                  model.score([np.array([4, 5])]))
+
+
+def test_gbce_loss_trains(sequences):
+    model = SASRec(dim=32, dropout=0.0, lr=5e-3, batch_size=16, max_epochs=40, loss="gbce", n_negatives=8)
+    assert _hr1(model.fit(sequences, N_ITEMS), sequences) >= 0.9

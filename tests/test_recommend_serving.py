@@ -1,0 +1,102 @@
+"""Workspace models (external ids, new users, new items with text), faiss retrieval, and the bench quick path."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shoplens.recommend.retrieval import ItemIndex, synthetic_catalogue
+from shoplens.recommend.workspace_models import fit_workspace_model, load_workspace_model
+from shoplens.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    ws = Workspace.init(tmp_path_factory.mktemp("ws") / "shop")
+    rows = [(f"u{u}", f"sku{(u + j) % 12}", "purchase", pd.Timestamp("2026-01-01") + pd.Timedelta(hours=j))
+            for u in range(30) for j in range(6)]
+    ws.ingest(pd.DataFrame(rows, columns=["user_id", "item_id", "event", "ts"]), kind="events")
+    ws.ingest(pd.DataFrame({"item_id": [f"sku{i}" for i in range(12)],
+                            "title": [f"product number {i} {'red' if i % 2 else 'blue'}" for i in range(12)]}), kind="items")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def fitted(workspace):
+    return fit_workspace_model(workspace, "sasrec", dim=16, dropout=0.0, lr=1e-2, batch_size=16, max_epochs=30, patience=30)
+
+
+def test_recommend_stored_user_and_new_user(workspace, fitted):
+    loaded = load_workspace_model(workspace, "sasrec")
+    top = loaded.recommend(user="u3", k=3)  # u3 bought sku3..sku8
+    assert list(top.columns) == ["item_id", "score"] and top.item_id[0] == "sku9"
+    assert not set(top.item_id) & {f"sku{i}" for i in range(3, 9)}
+    new_user = loaded.recommend(history=["sku1", "sku2", "never-seen-sku"], k=3)  # unknown ids are skipped
+    assert new_user.item_id[0] == "sku3"
+    np.testing.assert_allclose(loaded.recommend(user="u3", k=5).score, fitted.recommend(user="u3", k=5).score, rtol=1e-6)
+
+
+def test_faiss_path_matches_exact_scoring(workspace, fitted):
+    exact = fitted.recommend(user="u3", k=3)
+    via_index = load_workspace_model(workspace, "sasrec")
+    via_index.index_above = 1  # force the faiss path on this small catalogue
+    np.testing.assert_array_equal(via_index.recommend(user="u3", k=3).item_id, exact.item_id)
+
+
+def test_filter_explain_similar(fitted):
+    red = fitted.recommend(history=["sku1"], k=4, filter=lambda item: int(item[3:]) % 2 == 1)
+    assert len(red) and all(int(i[3:]) % 2 == 1 for i in red.item_id)
+    why = fitted.explain("u3", "sku9")
+    assert set(why.item_id) == {f"sku{i}" for i in range(3, 9)} and why.item_id[0] == "sku8"
+    assert "sku4" not in set(fitted.similar_items("sku4", k=3).item_id)
+
+
+def test_new_catalogue_item_gets_a_vector_on_load(workspace, fitted):
+    workspace.ingest(pd.DataFrame({"item_id": ["sku-new"], "title": ["product number 5 red"]}), kind="items")
+    loaded = load_workspace_model(workspace, "sasrec")
+    assert "sku-new" in loaded.items
+    ranked = loaded.recommend(history=["sku1"], k=len(loaded.items))
+    assert "sku-new" in set(ranked.item_id) and np.isfinite(ranked.score).all()
+
+
+def test_unknown_user_is_a_clear_error(fitted):
+    with pytest.raises(KeyError, match="no events"):
+        fitted.recommend(user="nobody")
+
+
+def test_retrieval_exact_and_ivf_recall():
+    vectors = synthetic_catalogue(20_000, 16, n_clusters=50, seed=0)
+    queries = vectors[:50]
+    assert ItemIndex(vectors).kind == "exact"
+    exact_scores, exact_ids = ItemIndex(vectors).search(queries, 5)
+    np.testing.assert_array_equal(exact_ids[:, 0], np.arange(50))
+    ivf = ItemIndex(vectors, exact_below=0, kind="ivf", nprobe=16)
+    assert ivf.kind == "ivf" and ivf.recall_at_k(queries, 100) > 0.9
+
+
+def test_bench_quick_runs_under_a_minute():
+    from shoplens.bench.rec import run
+
+    started = time.perf_counter()
+    result = run("s3rec-amazon/Beauty", model="all", quick=True)
+    assert time.perf_counter() - started < 60 * 3  # < 60 s on an idle 2-core machine; slack for shared CI boxes
+    assert set(result.metrics) >= {"popularity", "itemknn", "als", "bpr", "sasrec", "hstu"}
+    assert 0 < result.metrics["sasrec"]["NDCG@10"] <= 1 and "published SASRec" in result.baselines
+    assert result.to_json()["protocol"].startswith("leave-one-out, full ranking")
+
+
+def test_bench_reads_a_fixed_negatives_file(tmp_path):
+    from shoplens.bench.rec import run
+
+    data = tmp_path / "seq.txt"
+    data.write_text("".join(f"u{u} 1 2 3 1\n" for u in range(5)) + "u9 4 5 6 7 8 9 10 11 12 20 21 22\n")
+    easy, hard = tmp_path / "easy.txt", tmp_path / "hard.txt"
+    easy.write_text("".join(f"u{u} 20 21 22\n" for u in range(5)) + "u9 1 2 3\n")
+    hard.write_text("".join(f"u{u} 20 2 22\n" for u in range(5)) + "u9 1 2 3\n")  # item 2 ties with target 1
+    scores = {f.name: run(str(data), model="popularity", protocol="sampled99", negatives=f, seeds=(0,))
+              for f in (easy, hard)}
+    assert scores["easy.txt"].metrics["popularity"]["HR@1"] == pytest.approx(5 / 6)
+    assert scores["hard.txt"].metrics["popularity"]["HR@1"] == 0.0
+    assert "easy.txt" in scores["easy.txt"].protocol
