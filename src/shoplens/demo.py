@@ -29,6 +29,7 @@ def run_demo(workspace: Path | None = None, n_users: int = 2000, n_items: int = 
     section_catalogue(ws, console)
     user = section_user_history(ws, console)
     section_similar_items(ws, console)
+    section_recommend(ws, user, console)
     section_customers(ws, user, console)
     console.rule()
     console.print(f"workspace: [bold]{ws.path}[/]  ({time.perf_counter() - started:.0f} s)")
@@ -121,3 +122,25 @@ def section_customers(ws: Workspace, user: str, console: Console) -> None:
     for customer, row in at_risk.head(5).iterrows():
         table.add_row(str(customer), f"{row['churn_risk']:.2f}", f"{row['value_at_risk']:,.0f}", str(row["reason_1"]))
     console.print(table)
+
+
+def section_recommend(ws: Workspace, user: str, console: Console) -> None:
+    from shoplens.recommend.workspace_models import fit_workspace_model
+
+    titles = dict(ws.connect().execute("SELECT item_id, title FROM items").fetchall())
+    with console.status("training SASRec on the events (text-aware items, early stopping on each user's last item) ..."):
+        t0 = time.perf_counter()
+        rec = fit_workspace_model(ws, "sasrec", max_epochs=20, max_seconds=60)
+    log = rec.model.training_log_
+    console.print(f"SASRec trained in {time.perf_counter() - t0:.0f} s: {len(rec.users):,} users, {len(rec.items):,} items, "
+                  f"validation NDCG@10 {log['best_valid_ndcg10']:.3f} (epoch {log['best_epoch']})")
+    top = rec.recommend(user=user, k=5)
+    table = Table("#", "recommended for " + user, "because of (score drop without it)", title="Recommendations with explanations")
+    for rank, item in enumerate(top.item_id, 1):
+        why = rec.explain(user=user, item_id=item).head(2)
+        table.add_row(str(rank), titles.get(item, item),
+                      "\n".join(f"{titles.get(i, i)} ({d:+.2f})" for i, d in zip(why.item_id, why.influence)))
+    console.print(table)
+    anchor = top.item_id.iloc[0]
+    similar = rec.similar_items(anchor, k=3)
+    console.print(f"items similar to {titles.get(anchor, anchor)}: " + "; ".join(titles.get(i, i) for i in similar.item_id))

