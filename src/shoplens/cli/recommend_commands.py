@@ -148,3 +148,14 @@ def bench_rec_cold_start(quick: bool = typer.Option(False), encoder: str = typer
     from shoplens.bench.harness import print_result
 
     print_result(suite.run_cold_start(quick=quick, encoder=encoder), console, out)
+
+
+@bench_app.command("rec-retrieval")
+def bench_rec_retrieval(items: int = typer.Option(1_000_000, help="catalogue size"),
+                        quick: bool = typer.Option(False, help="200k items, 100 users"),
+                        out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """recommend() latency (p50/p99) for one user over a large catalogue through faiss, with recall@100."""
+    from shoplens.bench import rec_retrieval as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run(n_items=items, quick=quick), console, out)

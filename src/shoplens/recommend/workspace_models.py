@@ -141,9 +141,9 @@ class WorkspaceRecommender:
         query = self.model.last_hidden([indices], [times] if self.model_name == "hstu" else None).cpu().numpy()
         scores, candidates = self._index.search(query, 4 * k + (len(indices) if exclude_seen else 0))
         seen = set(indices.tolist()) if exclude_seen else set()
-        ids = self.items.ids()
-        chosen = [(ids[c], s) for c, s in zip(candidates[0], scores[0])
-                  if c >= 0 and c not in seen and (filter is None or filter(ids[c]))][:k]
+        kept = [(c, score) for c, score in zip(candidates[0].tolist(), scores[0].tolist()) if c >= 0 and c not in seen]
+        chosen = [(i, score) for i, (c, score) in zip(self.items.ids([c for c, _ in kept]), kept)
+                  if filter is None or filter(i)][:k]
         return pd.DataFrame(chosen, columns=["item_id", "score"])
 
     def similar_items(self, item_id: str, k: int = 10) -> pd.DataFrame:
