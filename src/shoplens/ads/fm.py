@@ -1,0 +1,36 @@
+"""Factorization machine (Rendle 2010): logistic regression plus <v_i, v_j> for every pair of fields."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from shoplens.ads.base import CTRModelBase
+from shoplens.ads.layers import FieldEmbedding, FirstOrder, fm_second_order
+
+
+class FMNet(nn.Module):
+    def __init__(self, n_embeddings: int, n_fields: int, n_dense: int, embedding_dim: int = 10):
+        super().__init__()
+        self.linear = FirstOrder(n_embeddings, n_dense)
+        self.embedding = FieldEmbedding(n_embeddings, embedding_dim)
+
+    def forward(self, categorical, dense, sequence=None) -> torch.Tensor:
+        return self.linear(categorical, dense) + fm_second_order(self.embedding(categorical))
+
+
+class FM(CTRModelBase):
+    def __init__(self, *, embedding_dim: int = 10, embedding_l2: float = 0.0, lr: float = 0.01, batch_size: int = 4096,
+                 max_epochs: int = 100, patience: int = 2, min_count: int = 1, seed: int = 0, verbose: bool = True):
+        self.embedding_dim = embedding_dim
+        self.embedding_l2 = embedding_l2
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.min_count = min_count
+        self.seed = seed
+        self.verbose = verbose
+
+    def _build_network(self, encoder) -> nn.Module:
+        return FMNet(encoder.n_embeddings, len(encoder.categorical), len(encoder.dense), self.embedding_dim)

@@ -1,0 +1,169 @@
+"""Workspace-level CTR jobs: what `shoplens fit WS ctr`, `shoplens ctr` and `shoplens target` call.
+
+    fit_ctr(ws, model="deepfm")                  # ad_impressions (+ items, + events for DIN) -> saved model
+    predict_ctr(ws, user="u1", item="i9")        # calibrated click probability
+    target_campaign(ws, category="美妆 > 护肤 > 面霜", budget=1000, frequency_cap=2)
+
+Features: every column of `ad_impressions` except ts / clicked (ids and strings categorical, floats dense), the
+item's `category` and `brand` from `items` when that table has rows, and for DIN the user's last items from
+`events` strictly before each impression. The newest `valid_share` of impressions (by ts) is held out for early
+stopping and calibration, so the model is judged on the future, as it will be used. Models live in
+`artifacts/models/ctr/<name>/` as tensors.safetensors + config.json.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from shoplens.ads import MODELS, CTRModelBase, load_model
+from shoplens.ads.targeting import activity_reach, choose_impressions, expected_click_candidates
+
+ITEM_ATTRIBUTES = ("category", "brand")
+_TS_SHIFT = 2**34  # seconds since 1970 fit below this; user codes go above it in one sortable int64 key
+
+
+def recent_items(impressions: pd.DataFrame, events: pd.DataFrame, max_history: int = 20) -> pd.Series:
+    """For each impression, the item_ids of its user's last `max_history` events strictly before its ts
+    (oldest first), as numpy arrays. Events without an item (searches) are skipped."""
+    events = events[events["item_id"].notna() & events["user_id"].notna()]
+    users = pd.Index(pd.unique(pd.concat([events["user_id"], impressions["user_id"]], ignore_index=True).astype(str)))
+    seconds = lambda ts: pd.to_datetime(ts).to_numpy("datetime64[s]").astype(np.int64)  # noqa: E731
+    event_key = users.get_indexer(events["user_id"].astype(str)) * _TS_SHIFT + seconds(events["ts"])
+    order = np.argsort(event_key, kind="stable")
+    event_key, event_items = event_key[order], events["item_id"].astype(str).to_numpy()[order]
+    user_code = users.get_indexer(impressions["user_id"].astype(str))
+    end = np.searchsorted(event_key, user_code * _TS_SHIFT + seconds(impressions["ts"]), side="left")
+    start = np.maximum(np.searchsorted(event_key, user_code * _TS_SHIFT, side="left"), end - max_history)
+    return pd.Series([event_items[s:e] for s, e in zip(start, end)], index=impressions.index, name="history")
+
+
+def impressions_with_context(impressions: pd.DataFrame, items: pd.DataFrame | None = None,
+                             events: pd.DataFrame | None = None, max_history: int = 20) -> pd.DataFrame:
+    """Impressions plus item attributes (category, brand) and, when events are given, a `history` column."""
+    out = impressions.reset_index(drop=True)
+    if items is not None and len(items):
+        attributes = [c for c in ITEM_ATTRIBUTES if c in items.columns and c not in out.columns]
+        out = out.merge(items[["item_id", *attributes]].drop_duplicates("item_id"), on="item_id", how="left")
+    if events is not None:
+        out["history"] = recent_items(out, events, max_history).to_numpy()
+    return out
+
+
+def time_split(impressions: pd.DataFrame, valid_share: float = 0.1, test_share: float = 0.0) -> pd.Series:
+    """"train" / "valid" / "test" per row: the newest rows by ts are test, the ones before them valid."""
+    if "ts" not in impressions.columns or impressions["ts"].isna().all():
+        rank = pd.Series(np.arange(len(impressions)) / max(len(impressions), 1), index=impressions.index)
+    else:
+        rank = impressions["ts"].rank(method="first", pct=True)
+    split = np.where(rank > 1 - test_share, "test", np.where(rank > 1 - test_share - valid_share, "valid", "train"))
+    return pd.Series(split, index=impressions.index, name="split")
+
+
+def _workspace_impressions(ws, needs_history: bool, max_history: int) -> pd.DataFrame:
+    impressions = ws.table("ad_impressions")
+    if impressions.empty:
+        raise ValueError(f"{ws.path}: the ad_impressions table is empty; ingest ad impressions first "
+                         "(`shoplens ingest WS FILE --kind ad_impressions`)")
+    events = ws.table("events") if needs_history else None
+    if needs_history and events.empty:
+        raise ValueError(f"{ws.path}: DIN needs behaviour events, and the events table is empty")
+    return impressions_with_context(impressions, ws.table("items"), events, max_history)
+
+
+def fit_ctr(ws, model: str = "deepfm", *, name: str | None = None, valid_share: float = 0.1,
+            calibration: str | None = "isotonic", seed: int = 0, verbose: bool = True, **params) -> CTRModelBase:
+    """Train `model` (lr | fm | deepfm | dcnv2 | din) on the workspace's impressions, calibrate it on the newest
+    `valid_share`, save it under artifacts/models/ctr/<name or model>/. Extra keywords are hyper-parameters.
+    The returned model's `validation_` holds AUC, logloss and ECE on the held-out impressions."""
+    from shoplens.ads.calibration import expected_calibration_error
+
+    if model not in MODELS:
+        raise ValueError(f"unknown CTR model {model!r}; choose from {sorted(MODELS)}")
+    estimator = MODELS[model](seed=seed, verbose=verbose, **params)
+    data = _workspace_impressions(ws, model == "din", getattr(estimator, "max_history", 20))
+    split = time_split(data, valid_share)
+    train, valid = data[split == "train"].drop(columns="ts"), data[split == "valid"].drop(columns="ts")
+    if valid.empty or train.empty:
+        raise ValueError(f"too few impressions ({len(data)}) to hold out a validation part")
+    estimator.fit(train, eval_set=valid)
+    if calibration:
+        estimator.calibrate(valid, method=calibration)
+    estimator.validation_ = {**estimator.score(valid),
+                             "ece": expected_calibration_error(valid["clicked"], estimator.predict_ctr(valid))}
+    estimator.save(ws.artifact_dir("models", "ctr", name or model))
+    return estimator
+
+
+def load_ctr(ws, name: str = "deepfm") -> CTRModelBase:
+    path = ws.artifacts / "models" / "ctr" / name
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"no CTR model {name!r} in {ws.path}; train one with `shoplens fit {ws.path} ctr --model {name}`")
+    return load_model(path)
+
+
+def serving_rows(model: CTRModelBase, users, items, impressions: pd.DataFrame, catalogue: pd.DataFrame | None = None,
+                 events: pd.DataFrame | None = None, context: dict | None = None, at=None) -> pd.DataFrame:
+    """One row per (user, item) pair (all pairs, user-major) with what the model reads: the item's most shown ad,
+    its attributes, the user's recent items as of `at` (default: now), the user's usual device, `context`
+    overrides, and the training table's most common value for anything else (position, placement ...)."""
+    users, items = [str(u) for u in users], [str(i) for i in items]
+    rows = pd.DataFrame({"user_id": np.repeat(users, len(items)), "item_id": np.tile(items, len(users))})
+    fields = set(model.encoder_.categorical) | set(model.encoder_.dense)
+    shown = impressions.assign(user_id=impressions["user_id"].astype(str), item_id=impressions["item_id"].astype(str))
+    for key, column in (("item_id", "ad_id"), ("user_id", "device")):  # the item's usual ad, the user's usual device
+        if column in fields and column in shown.columns:
+            usual = shown.groupby([key, column]).size().reset_index(name="n").sort_values([key, "n", column])
+            rows = rows.merge(usual.drop_duplicates(key, keep="last")[[key, column]], on=key, how="left")
+    for key, value in (context or {}).items():
+        rows[key] = value
+    at = pd.Timestamp(at) if at is not None else pd.Timestamp.now().floor("s")
+    rows = impressions_with_context(rows.assign(ts=at), catalogue, events if model.encoder_.sequence else None,
+                                    model.encoder_.max_seq_len)
+    return model.encoder_.with_defaults(rows.drop(columns="ts"))
+
+
+def _workspace_serving_rows(ws, model: CTRModelBase, users, items, context=None, at=None) -> pd.DataFrame:
+    events = ws.table("events") if model.encoder_.sequence else None
+    return serving_rows(model, users, items, ws.table("ad_impressions"), ws.table("items"), events, context, at)
+
+
+def predict_ctr(ws, user, item, *, model: str = "deepfm", context: dict | None = None) -> float:
+    """Calibrated click probability of showing `item` to `user` (unknown ids use the out-of-vocabulary bucket)."""
+    estimator = load_ctr(ws, model)
+    return float(estimator.predict_ctr(_workspace_serving_rows(ws, estimator, [user], [item], context))[0])
+
+
+def target_campaign(ws, *, items=None, category: str | None = None, budget: int = 1000, frequency_cap: int = 1,
+                    model: str = "deepfm", campaign_days: int = 7, context: dict | None = None,
+                    at=None) -> pd.DataFrame:
+    """Choose whom to show a campaign to. The campaign is a list of item ids or every item of `category` (an
+    exact category path, or its last level). Returns the chosen impressions, best first: user_id, item_id, ctr,
+    reach (P(user shows up during the campaign)), expected_clicks = reach × ctr."""
+    if (items is None) == (category is None):
+        raise ValueError("give the campaign as items=[...] or category=..., exactly one of them")
+    catalogue = ws.table("items")
+    if category is not None:
+        leaf = catalogue["category"].astype(str).str.split(" > ").str[-1]
+        items = catalogue.loc[(catalogue["category"] == category) | (leaf == category), "item_id"].tolist()
+        if not items:
+            raise ValueError(f"no items in category {category!r}")
+    items = [str(i) for i in items]
+    estimator = load_ctr(ws, model)
+    events = ws.table("events")
+    at = pd.Timestamp(at) if at is not None else (events["ts"].max() if len(events) else pd.Timestamp.now())
+    reach = activity_reach(events, at, campaign_days) if len(events) else None
+    users = ws.table("ad_impressions")["user_id"].astype(str).unique() if reach is None else reach.index
+    ctr = estimator.predict_ctr(_workspace_serving_rows(ws, estimator, users, items, context, at))
+    return choose_impressions(expected_click_candidates(users, items, ctr, reach), budget, frequency_cap)
+
+
+class ScoreImpressions:
+    """`batch -> batch` scorer for large tables: adds a `ctr` column. Runs in a local loop or, unchanged, under
+    Ray Data `map_batches(ScoreImpressions, fn_constructor_args=(path,), batch_format="pandas")`."""
+
+    def __init__(self, path):
+        self.model = load_model(path)
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return batch.assign(ctr=self.model.predict_ctr(self.model.encoder_.with_defaults(batch)))
