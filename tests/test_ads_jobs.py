@@ -30,7 +30,7 @@ def filled(ws, market):
 def test_fit_predict_target(filled, market):
     model = fit_ctr(filled, "din", verbose=False, **TINY)
     assert (filled.artifacts / "models" / "ctr" / "din" / "tensors.safetensors").exists()
-    assert set(model.validation_) == {"auc", "logloss", "ece"}
+    assert set(model.validation_) == {"auc", "logloss", "ece_uncalibrated"}
     assert load_ctr(filled, "din").encoder_.sequence == {"history": "item_id"}
     user, item = market.tables["ad_impressions"].iloc[0][["user_id", "item_id"]]
     p = predict_ctr(filled, user, item, model="din")

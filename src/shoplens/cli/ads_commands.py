@@ -1,0 +1,79 @@
+"""Ad commands: ctr (score one user-item pair), target (choose users for a campaign); bench ctr.
+`shoplens fit WS ctr --model deepfm` lives with the other `fit` targets and calls `fit_ctr_model` here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from shoplens.cli import app, bench_app, console, fail, open_workspace, print_frame
+
+
+def fit_ctr_model(workspace: Path, model: str, name: Optional[str], params: dict) -> None:
+    from shoplens.ads.jobs import fit_ctr
+
+    with open_workspace(workspace) as ws:
+        try:
+            fitted = fit_ctr(ws, model, name=name, **params)
+        except (ValueError, TypeError, KeyError) as e:
+            fail(str(e))
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in getattr(fitted, "validation_", {}).items() if isinstance(v, float))
+    console.print(f"trained {model}; validation on the newest impressions: {scores}")
+
+
+@app.command()
+def ctr(workspace: Path = typer.Argument(..., help="workspace folder"),
+        user: str = typer.Option(..., "--user"), item: str = typer.Option(..., "--item"),
+        model: str = typer.Option("deepfm", help="saved CTR model name"), as_json: bool = typer.Option(False, "--json")):
+    """Calibrated probability that `user` clicks `item` when shown."""
+    from shoplens.ads.jobs import predict_ctr
+
+    with open_workspace(workspace) as ws:
+        try:
+            probability = predict_ctr(ws, user, item, model=model)
+        except (FileNotFoundError, ValueError, KeyError) as e:
+            fail(str(e))
+    print(json.dumps({"user_id": user, "item_id": item, "ctr": probability}) if as_json else f"CTR {probability:.4f}")
+
+
+@app.command()
+def target(workspace: Path = typer.Argument(..., help="workspace folder"),
+           category: Optional[str] = typer.Option(None, help="campaign = every item of this category"),
+           items: Optional[str] = typer.Option(None, help="or these item ids, comma-separated"),
+           budget: int = typer.Option(1000, help="impressions to buy"),
+           frequency_cap: int = typer.Option(1, help="impressions per user at most"),
+           model: str = typer.Option("deepfm", help="saved CTR model name"),
+           as_json: bool = typer.Option(False, "--json")):
+    """Choose whom to show a campaign to, by expected clicks (CTR x chance the user shows up)."""
+    from shoplens.ads.jobs import target_campaign
+
+    if (category is None) == (items is None):
+        fail("give --category or --items")
+    with open_workspace(workspace) as ws:
+        try:
+            chosen = target_campaign(ws, items=items.split(",") if items else None, category=category,
+                                     budget=budget, frequency_cap=frequency_cap, model=model)
+        except (FileNotFoundError, ValueError, KeyError) as e:
+            fail(str(e))
+    if as_json:
+        print(chosen.to_json(orient="records", force_ascii=False))
+        return
+    console.print(f"{len(chosen):,} impressions to {chosen['user_id'].nunique():,} users; "
+                  f"expected clicks {chosen['expected_clicks'].sum():.1f} (a ranking score: see docs/benchmarks.md)")
+    print_frame(chosen, title="best impressions first")
+
+
+@bench_app.command("ctr")
+def bench_ctr(dataset: str = typer.Option("frappe-x1", help="frappe-x1, or a folder/CSV with train/valid/test"),
+              model: str = typer.Option("all", help="lr|fm|deepfm|dcnv2|all"), seeds: int = typer.Option(3),
+              quick: bool = typer.Option(False, help="a slice, one seed, few epochs"),
+              data: Optional[Path] = typer.Option(None, "--data"),
+              out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """AUC / logloss against the BARS leaderboard, and DIN vs DeepFM on the simulator."""
+    from shoplens.bench import ctr as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run(dataset=dataset, model=model, seeds=tuple(range(seeds)), quick=quick, data=data), console, out)
