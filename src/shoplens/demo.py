@@ -31,6 +31,8 @@ def run_demo(workspace: Path | None = None, n_users: int = 2000, n_items: int = 
     section_similar_items(ws, console)
     section_recommend(ws, user, console)
     section_customers(ws, user, console)
+    section_demand(ws, console)
+    section_ads(ws, console)
     console.rule()
     console.print(f"workspace: [bold]{ws.path}[/]  ({time.perf_counter() - started:.0f} s)")
     console.print(f"look around: [cyan]shoplens info {ws.path}[/]  ·  one user: [cyan]{user}[/]")
@@ -130,7 +132,7 @@ def section_recommend(ws: Workspace, user: str, console: Console) -> None:
     titles = dict(ws.connect().execute("SELECT item_id, title FROM items").fetchall())
     with console.status("training SASRec on the events (text-aware items, early stopping on each user's last item) ..."):
         t0 = time.perf_counter()
-        rec = fit_workspace_model(ws, "sasrec", max_epochs=20, max_seconds=60)
+        rec = fit_workspace_model(ws, "sasrec", max_epochs=20, max_seconds=45)
     log = rec.model.training_log_
     console.print(f"SASRec trained in {time.perf_counter() - t0:.0f} s: {len(rec.users):,} users, {len(rec.items):,} items, "
                   f"validation NDCG@10 {log['best_valid_ndcg10']:.3f} (epoch {log['best_epoch']})")
@@ -144,3 +146,42 @@ def section_recommend(ws: Workspace, user: str, console: Console) -> None:
     anchor = top.item_id.iloc[0]
     similar = rec.similar_items(anchor, k=3)
     console.print(f"items similar to {titles.get(anchor, anchor)}: " + "; ".join(titles.get(i, i) for i in similar.item_id))
+
+
+def section_ads(ws: Workspace, console: Console) -> None:
+    from shoplens.ads.jobs import fit_ctr, target_campaign
+
+    with console.status("training DeepFM on the ad impressions ..."):
+        model = fit_ctr(ws, "deepfm", max_epochs=5, verbose=False)
+    console.print(f"DeepFM click model: validation AUC {model.validation_['auc']:.3f} on the newest 10% of impressions")
+    category = ws.connect().execute("""SELECT i.category FROM ad_impressions a JOIN items i USING (item_id)
+                                       GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""").fetchall()[0][0]
+    chosen = target_campaign(ws, category=category, budget=200, frequency_cap=1)
+    table = Table("user", "item", "CTR", "P(shows up)", "expected clicks",
+                  title=f"Campaign '{category}', 200 impressions: the best 5 ({chosen['expected_clicks'].sum():.1f} expected clicks)")
+    for row in chosen.head(5).itertuples():
+        table.add_row(row.user_id, row.item_id, f"{row.ctr:.3f}", f"{row.reach:.2f}", f"{row.expected_clicks:.3f}")
+    console.print(table)
+
+
+def section_demand(ws: Workspace, console: Console) -> None:
+    from shoplens.forecast import forecast_workspace
+    from shoplens.inventory import reorder_list
+    from shoplens.pricing import recommend_price
+
+    with console.status("forecasting sales per category (LightGBM, 80% intervals) ..."):
+        result = forecast_workspace(ws, horizon=28, level="category")
+    console.print(f"28-day forecast for {result.forecast['unique_id'].nunique()} categories; chart of the largest "
+                  f"({result.chart_series}): [bold]{result.chart}[/]")
+    item = ws.connect().execute("SELECT item_id FROM sales GROUP BY 1 ORDER BY sum(qty) DESC LIMIT 1").fetchall()[0][0]
+    plan = recommend_price(ws, item)
+    console.print(f"price for {item}: elasticity {plan['elasticity']:.2f} (shrunk to its category), list price "
+                  f"{plan['list_price']:.2f} -> discount {plan['plan_discount']:.0%} ({plan['plan_binding']}), "
+                  f"expected profit {plan['plan_expected_profit']:,.0f} over {plan['horizon_days']} days")
+    with console.status("reorder list (service level 95%) ..."):
+        orders = reorder_list(ws, service_level=0.95, top=5)
+    table = Table("series", "mean demand", "safety stock", "reorder point", "order up to", title="Reorder list, 95% service level")
+    for row in orders.head(5).itertuples():
+        table.add_row(str(row.unique_id), f"{row.mean_demand:.0f}", f"{row.safety_stock:.0f}", f"{row.reorder_point:.0f}",
+                      f"{row.order_up_to:.0f}")
+    console.print(table)

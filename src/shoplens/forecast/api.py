@@ -96,7 +96,10 @@ def forecast_workspace(ws, horizon: int = 28, level: str = "item", *, model: str
         hist = panel[panel[ID] == top].tail(4 * horizon)
         f = fc[fc[ID] == top]
         lo, hi = (f"yhat_lo{levels[0]}", f"yhat_hi{levels[0]}") if levels else ("yhat", "yhat")
-        result.chart = forecast_chart(ws.artifact_dir("forecast") / f"forecast_{level}.png", hist[Y].to_numpy(),
-                                      f["yhat"].to_numpy(), f[lo].to_numpy(), f[hi].to_numpy())
+        series = lambda frame, column: frame.set_index(DS)[column]  # noqa: E731
+        result.chart = forecast_chart(ws.artifact_dir("forecast") / f"forecast_{level}.png", series(hist, Y),
+                                      series(f, "yhat"), series(f, lo), series(f, hi),
+                                      title=f"{top}: last {len(hist)} days and the next {horizon}",
+                                      level=levels[0] if levels else 80)
         result.chart_series = str(top)
     return result
