@@ -58,23 +58,31 @@ def training_batches(sequences, max_len, batch_size, rng, times=None):
 
 
 def next_item_loss(hidden, labels, item_matrix, loss="ce", n_negatives=256, gbce_t=0.75, generator=None):
-    """hidden [B, L, d], labels [B, L] (-1 = padding), item_matrix [n_items, d] -> scalar loss."""
+    """hidden [B, L, d], labels [B, L] (-1 = padding), item_matrix [n_items, d] -> scalar loss.
+
+    "sampled" and "gbce" draw `n_negatives` uniform negatives independently for EVERY position, as
+    gSASRec does. One draw shared by the whole batch (~1k positions) made the negative term's
+    gradient the same random vector at every position, so it did not average out over the batch and
+    drowned the positives' signal: gBCE did not learn at all and sampled softmax learned slowly."""
     real = labels >= 0
     h, y = hidden[real], labels[real]  # only the positions that have a next item
     n_items = item_matrix.shape[0]
     if loss == "ce":
         return F.cross_entropy(h @ item_matrix.T, y)
-    negatives = torch.randint(0, n_items, (n_negatives,), generator=generator).to(h.device)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    negatives = torch.randint(0, n_items, (len(y), n_negatives), generator=generator).to(h.device)
     positive = (h * item_matrix[y]).sum(-1, keepdim=True)
-    negative = h @ item_matrix[negatives].T
-    negative = negative.masked_fill(negatives[None, :] == y[:, None], -1e9 if loss == "sampled" else -30.0)  # accidental hits
+    if n_items <= n_negatives * h.shape[1]:  # the [positions, n_items] score matrix is the smaller tensor
+        negative = (h @ item_matrix.T).gather(1, negatives)
+    else:  # large catalogue: score only the sampled rows, [positions, n_negatives, d]
+        negative = torch.einsum("pd,pkd->pk", h, item_matrix[negatives])
+    negative = negative.masked_fill(negatives == y[:, None], -1e9 if loss == "sampled" else -30.0)  # accidental hits
     if loss == "sampled":
         return F.cross_entropy(torch.cat([positive, negative], 1), torch.zeros(len(y), dtype=torch.long, device=h.device))
-    if loss == "gbce":
-        alpha = n_negatives / (n_items - 1)  # negative sampling rate
-        beta = alpha * (gbce_t * (1 - 1 / alpha) + 1 / alpha)
-        return -(beta * F.logsigmoid(positive)).mean() - F.logsigmoid(-negative).sum(1).mean()
-    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    alpha = n_negatives / (n_items - 1)  # negative sampling rate
+    beta = alpha * (gbce_t * (1 - 1 / alpha) + 1 / alpha)
+    return -(beta * F.logsigmoid(positive)).mean() - F.logsigmoid(-negative).sum(1).mean()
 
 
 def train_network(network, sequences, *, loss, n_negatives, gbce_t, lr, weight_decay, batch_size, max_len,
@@ -172,7 +180,16 @@ class SequenceRecommender(RecommenderBase):
 
     @torch.no_grad()
     def score(self, histories, users=None, times=None) -> np.ndarray:
-        return (self.last_hidden(histories, times) @ self.network_.item_matrix()[1:].T).cpu().numpy()
+        scores = self.last_hidden(histories, times) @ self.network_.item_matrix()[1:].T
+        return scores.masked_fill(~self.representable_items(), -torch.inf).cpu().numpy()
+
+    @torch.no_grad()
+    def representable_items(self) -> torch.Tensor:
+        """[n_items] bool: items with a trained id vector or a text vector. The others would score exactly 0,
+        which a calibrated loss (gBCE) ranks above every real item, so they are never recommended."""
+        embedding = self.network_.item_embedding
+        trained = embedding.id_scale[1:] > 0
+        return torch.ones_like(trained) if embedding.text_dim else trained
 
     @torch.no_grad()
     def item_vectors(self) -> np.ndarray:
