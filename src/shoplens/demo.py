@@ -151,12 +151,14 @@ def section_recommend(ws: Workspace, user: str, console: Console) -> None:
 def section_ads(ws: Workspace, console: Console) -> None:
     from shoplens.ads.jobs import fit_ctr, target_campaign
 
-    with console.status("training DeepFM on the ad impressions ..."):
-        model = fit_ctr(ws, "deepfm", max_epochs=5, verbose=False)
-    console.print(f"DeepFM click model: validation AUC {model.validation_['auc']:.3f} on the newest 10% of impressions")
+    with console.status("training click models (logistic regression, DeepFM) on the ad impressions ..."):
+        models = {name: fit_ctr(ws, name, verbose=False, **kw) for name, kw in (("lr", {}), ("deepfm", {"max_epochs": 5}))}
+    best = max(models, key=lambda name: models[name].validation_["auc"])
+    console.print("click models, validation AUC on the newest 10% of impressions: "
+                  + ", ".join(f"{name} {m.validation_['auc']:.3f}" for name, m in models.items()) + f" -> using {best}")
     category = ws.connect().execute("""SELECT i.category FROM ad_impressions a JOIN items i USING (item_id)
                                        GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""").fetchall()[0][0]
-    chosen = target_campaign(ws, category=category, budget=200, frequency_cap=1)
+    chosen = target_campaign(ws, category=category, budget=200, frequency_cap=1, model=best)
     table = Table("user", "item", "CTR", "P(shows up)", "expected clicks",
                   title=f"Campaign '{category}', 200 impressions: the best 5 ({chosen['expected_clicks'].sum():.1f} expected clicks)")
     for row in chosen.head(5).itertuples():
@@ -179,7 +181,7 @@ def section_demand(ws: Workspace, console: Console) -> None:
                   f"{plan['list_price']:.2f} -> discount {plan['plan_discount']:.0%} ({plan['plan_binding']}), "
                   f"expected profit {plan['plan_expected_profit']:,.0f} over {plan['horizon_days']} days")
     with console.status("reorder list (service level 95%) ..."):
-        orders = reorder_list(ws, service_level=0.95, top=5)
+        orders = reorder_list(ws, service_level=0.95, level="item", top=5)
     table = Table("series", "mean demand", "safety stock", "reorder point", "order up to", title="Reorder list, 95% service level")
     for row in orders.head(5).itertuples():
         table.add_row(str(row.unique_id), f"{row.mean_demand:.0f}", f"{row.safety_stock:.0f}", f"{row.reorder_point:.0f}",
