@@ -18,6 +18,7 @@ from shoplens.text.encoders import (
     StaticEncoder,
     get_encoder,
 )
+from shoplens.text.lexical import LexicalFeatures
 from shoplens.text.tokenize import STOPWORDS, char_ngrams, detect_lang, tokenize
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "CachedEncoder",
     "E5Encoder",
     "EmbeddingCache",
+    "LexicalFeatures",
     "Encoder",
     "Kind",
     "MiniLMEncoder",

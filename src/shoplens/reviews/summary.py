@@ -1,0 +1,100 @@
+"""Per-product review summaries: what buyers like and dislike, with counts and example sentences.
+
+    analysis = analyze_reviews(reviews_df, item="i00042")     # a plain dict, JSON-ready
+    analysis["top_positive"]   # [{"aspect": "battery", "mentions": 12, "share": 0.8, "example": "..."}, ...]
+    analyze_workspace(ws, item="i00042")                      # the same over a workspace's reviews table
+
+Clause polarity comes from a sentiment model trained on the same reviews with ratings as labels (4-5 stars
+positive, 1-2 negative) when there are enough of both; otherwise from the opinion lexicon.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from shoplens.reviews.aspects import AspectExtractor, clause_sentiment_from_ratings
+from shoplens.reviews.keywords import jieba_keywords
+from shoplens.text.encoders import as_text
+
+MAX_REVIEW_CHARS = 3000  # longer reviews are read up to here (and counted as truncated)
+
+
+def aspect_table(mentions: list[list], review_ids: list[str]) -> pd.DataFrame:
+    """One row per aspect: mentions, positive, negative, net share, and one example clause each way."""
+    rows = [
+        {"review_id": rid, "aspect": m.aspect, "polarity": m.polarity, "clause": m.clause}
+        for rid, found in zip(review_ids, mentions)
+        for m in found
+    ]
+    if not rows:
+        return pd.DataFrame(columns=["aspect", "mentions", "positive", "negative", "net",
+                                     "positive_example", "negative_example"])
+    frame = pd.DataFrame(rows)
+    grouped = frame.groupby("aspect")
+    table = pd.DataFrame({
+        "mentions": grouped.size(),
+        "positive": grouped["polarity"].apply(lambda p: int((p > 0).sum())),
+        "negative": grouped["polarity"].apply(lambda p: int((p < 0).sum())),
+    })
+    table["net"] = (table["positive"] - table["negative"]) / table["mentions"]
+    for name, sign in (("positive_example", 1), ("negative_example", -1)):
+        examples = frame[frame["polarity"] == sign].groupby("aspect")["clause"].first()
+        table[name] = examples.reindex(table.index).fillna("")
+    return table.sort_values("mentions", ascending=False).reset_index()
+
+
+def analyze_reviews(
+    reviews: pd.DataFrame,
+    item: str | None = None,
+    extractor: AspectExtractor | None = None,
+    top: int = 5,
+    keywords: int = 10,
+) -> dict:
+    """Summary of `reviews` (canonical columns review_id, item_id, rating, text), or of one item's reviews.
+
+    The aspect vocabulary and the clause sentiment model are learnt from ALL given reviews (more data),
+    then only the chosen item's reviews are summarised."""
+    reviews = reviews.reset_index(drop=True)
+    texts = [as_text(t) for t in reviews["text"]]
+    if extractor is None:
+        ratings = reviews["rating"] if "rating" in reviews else pd.Series(dtype=float)
+        rated = ratings.notna().to_numpy() if len(ratings) else []
+        sentiment = (
+            clause_sentiment_from_ratings([t for t, r in zip(texts, rated) if r], ratings[rated])
+            if len(ratings) else None
+        )
+        extractor = AspectExtractor(sentiment=sentiment).fit(texts)
+    chosen = reviews if item is None else reviews[reviews["item_id"].astype(str) == str(item)]
+    chosen_texts = [texts[i] for i in chosen.index]
+    mentions = extractor.extract_many(chosen_texts)
+    table = aspect_table(mentions, chosen["review_id"].astype(str).tolist())
+
+    def top_list(column: str, example: str) -> list[dict]:
+        ranked = table[table[column] > 0].sort_values([column, "mentions"], ascending=False).head(top)
+        return [
+            {"aspect": r.aspect, "mentions": int(r[column]), "share": round(r[column] / r.mentions, 3),
+             "example": r[example]}
+            for _, r in ranked.iterrows()
+        ]
+
+    rating = chosen["rating"] if "rating" in chosen else pd.Series(dtype=float)
+    return {
+        "item": item,
+        "n_reviews": int(len(chosen)),
+        "mean_rating": None if rating.dropna().empty else round(float(rating.mean()), 3),
+        "truncated_reviews": int(sum(len(t) > MAX_REVIEW_CHARS for t in chosen_texts)),
+        "polarity_source": "lexicon" if extractor.sentiment is None else "model trained on ratings",
+        "top_positive": top_list("positive", "positive_example"),
+        "top_negative": top_list("negative", "negative_example"),
+        "aspects": table.to_dict(orient="records"),
+        "keywords": [w for w, _ in jieba_keywords(chosen_texts, k=keywords)] if keywords else [],
+        "learnt_aspect_terms": extractor.learnt_terms,
+    }
+
+
+def analyze_workspace(ws, item: str | None = None, top: int = 5) -> dict:
+    """`analyze_reviews` over a workspace's `reviews` table (what `shoplens reviews WS analyze` prints)."""
+    reviews = ws.table("reviews")
+    if item is not None and not (reviews["item_id"].astype(str) == str(item)).any():
+        raise ValueError(f"item {item!r} has no reviews in {ws.path}")
+    return analyze_reviews(reviews, item=item, top=top)

@@ -1,0 +1,33 @@
+"""Bench plumbing for the review suites: the aspects suite end to end (quick) and the committed split check."""
+
+import pandas as pd
+import pytest
+
+from shoplens.bench import aspects, sentiment
+from shoplens.data.splits import Split
+
+
+def test_aspects_suite_quick():
+    result = aspects.run(quick=True)
+    assert result.suite == "aspects" and result.rows
+    assert 0 < result.metrics["model_all"]["recall"] <= 1
+
+
+def test_committed_split_ids_are_checked(tmp_path, monkeypatch):
+    monkeypatch.setattr(sentiment, "SPLITS_DIR", tmp_path)
+    frame = pd.DataFrame({"review_id": [str(i) for i in range(10)]})
+    split = Split(frame.iloc[:6], frame.iloc[6:8], frame.iloc[8:])
+    sentiment.check_committed_ids("toy", split)  # first run writes the file
+    written = pd.read_csv(tmp_path / "toy-seed0.csv", dtype=str)
+    assert written["split"].tolist() == ["valid", "valid", "test", "test"]
+    sentiment.check_committed_ids("toy", split)  # same split: fine
+    with pytest.raises(RuntimeError, match="no longer matches"):
+        sentiment.check_committed_ids("toy", Split(frame.iloc[:6], frame.iloc[8:], frame.iloc[6:8]))
+
+
+def test_calibration_error_of_a_perfectly_calibrated_toy():
+    import numpy as np
+
+    probabilities = np.array([0.9] * 10 + [0.1] * 10)
+    labels = np.array([1] * 9 + [0] + [0] * 9 + [1])
+    assert sentiment.expected_calibration_error(probabilities, labels) == pytest.approx(0.0)
