@@ -30,6 +30,7 @@ def run_demo(workspace: Path | None = None, n_users: int = 2000, n_items: int = 
     user = section_user_history(ws, console)
     section_similar_items(ws, console)
     section_recommend(ws, user, console)
+    section_reviews(ws, console)
     section_customers(ws, user, console)
     section_demand(ws, console)
     section_ads(ws, console)
@@ -186,4 +187,27 @@ def section_demand(ws: Workspace, console: Console) -> None:
     for row in orders.head(5).itertuples():
         table.add_row(str(row.unique_id), f"{row.mean_demand:.0f}", f"{row.safety_stock:.0f}", f"{row.reorder_point:.0f}",
                       f"{row.order_up_to:.0f}")
+    console.print(table)
+
+
+def section_reviews(ws: Workspace, console: Console) -> None:
+    from shoplens.catalog import categorize_workspace
+    from shoplens.reviews import analyze_workspace
+
+    item, title = ws.connect().execute("""SELECT r.item_id, i.title FROM reviews r JOIN items i USING (item_id)
+                                          GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1""").fetchall()[0]
+    summary = analyze_workspace(ws, item=item, top=3)
+    table = Table("", "aspect", "mentions", "example", title=f"Reviews of {title}: {summary['n_reviews']} reviews, "
+                  f"mean rating {summary['mean_rating']:.2f}")
+    for side, rows in (("+", summary["top_positive"]), ("-", summary["top_negative"])):
+        for row in rows:
+            table.add_row(side, row["aspect"], str(row["mentions"]), row["example"])
+    console.print(table)
+    checked = categorize_workspace(ws, only_missing=False)
+    doubtful = checked[checked["low_confidence"]].head(3)
+    table = Table("title", "recorded category", "predicted", "confidence",
+                  title=f"Categoriser (title -> category path, out of fold): {int(checked['agrees'].mean() * 100)}% agree "
+                        f"with the recorded category; {int(checked['low_confidence'].sum())} items flagged for review")
+    for row in doubtful.itertuples():
+        table.add_row(row.title, row.recorded, row.category, f"{row.confidence:.2f}")
     console.print(table)
