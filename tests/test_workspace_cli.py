@@ -50,3 +50,14 @@ def test_cli_bad_input_exits_non_zero_with_one_message(tmp_path):
     assert "bad.csv: row 1 column 'ts': not a parseable timestamp" in flat
     assert runner.invoke(app, ["ingest", str(shop), str(bad), "--kind", "nope"]).exit_code == 1
     assert "not a ShopLens workspace" in " ".join(runner.invoke(app, ["info", str(tmp_path / "x")]).output.split())
+
+
+def test_cli_datasets_show_own_file_and_list(tmp_path):
+    path = tmp_path / "mine.txt"
+    path.write_text("1 5 6 7\n2 5 9\n")
+    result = runner.invoke(app, ["datasets", "show", str(path), "--format", "s3rec"])
+    assert result.exit_code == 0, result.output
+    assert "events" in result.output and "7" in result.output  # 7 interactions
+    listed = runner.invoke(app, ["datasets", "list", "--data", str(tmp_path), "--json"])
+    assert listed.exit_code == 0 and not any(row["present"] for row in json.loads(listed.output))
+    assert runner.invoke(app, ["datasets", "show", "no-such-set"]).exit_code == 1

@@ -82,6 +82,25 @@ def datasets_list(data: Optional[Path] = typer.Option(None, "--data", help="root
     console.print(table)
 
 
+@datasets_app.command("show")
+def datasets_show(source: str = typer.Argument(..., help="a dataset name (e.g. s3rec-amazon) or a path to your own copy"),
+                  fmt: Optional[str] = typer.Option(None, "--format", help="for a path: s3rec|sasrec-pairs|recbole|"
+                                                    "label-text-csv|chnsenticorp-tsv|lines-pos-neg"),
+                  subset: Optional[str] = typer.Option(None, help="part of a multi-part dataset, e.g. Beauty"),
+                  data: Optional[Path] = typer.Option(None, "--data", help="root folder (default $SHOPLENS_DATA)")):
+    """Read a public dataset (or a file in one of their formats) into canonical tables and show their shapes."""
+    from shoplens.datasets import DatasetNotFound, load, read_format
+
+    try:
+        dataset = read_format(source, fmt) if fmt else load(source, root=data, subset=subset)
+    except (DatasetNotFound, KeyError, ValueError) as e:
+        fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
+    table = Table("table", "rows", "columns", title=f"{dataset.name}")
+    for name, frame in dataset.tables.items():
+        table.add_row(name, f"{len(frame):,}", ", ".join(map(str, frame.columns)))
+    console.print(table)
+
+
 @app.command()
 def demo(
     workspace: Optional[Path] = typer.Option(None, "--workspace", help="keep the demo workspace here (default: a temporary folder)"),
