@@ -1,0 +1,44 @@
+"""Product search: bm25s keyword + embedding hybrid, filters, personalisation, query suggestions.
+
+    from shoplens.search import build_index, search, suggest
+    build_index(ws)                                    # items -> artifacts/search (incremental: update_index)
+    search(ws, "无线蓝牙耳机", k=10, user="u42", filters=["price=0..300"]).items
+    suggest(ws, "蓝牙")                                 # popular completions; similar_queries(ws, q) for neighbours
+"""
+
+from shoplens.search.dense import DenseIndex
+from shoplens.search.hybrid import Filters, blend_personal, clean_query, fuse
+from shoplens.search.index import SearchIndex, SearchResult
+from shoplens.search.keyword import KeywordIndex, keyword_tokens
+from shoplens.search.suggest import QuerySuggester
+from shoplens.search.workspace import (
+    build_index,
+    build_suggestions,
+    load_index,
+    personal_scores,
+    search,
+    similar_queries,
+    suggest,
+    update_index,
+)
+
+__all__ = [
+    "DenseIndex",
+    "Filters",
+    "KeywordIndex",
+    "QuerySuggester",
+    "SearchIndex",
+    "SearchResult",
+    "blend_personal",
+    "build_index",
+    "build_suggestions",
+    "clean_query",
+    "fuse",
+    "keyword_tokens",
+    "load_index",
+    "personal_scores",
+    "search",
+    "similar_queries",
+    "suggest",
+    "update_index",
+]

@@ -1,0 +1,56 @@
+"""The search bench runs end to end on small inputs and reports what docs/benchmarks.md needs."""
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shoplens.bench import search as bench
+
+
+@pytest.fixture
+def homedepot_root(tmp_path):
+    """A tiny file in the Kaggle train.csv layout: 40 queries, 4 candidates each."""
+    rng = np.random.default_rng(0)
+    nouns = ["drill", "hose", "lamp", "paint", "ladder", "faucet", "shelf", "saw", "mower", "tile"]
+    rows = []
+    for q in range(40):
+        noun = nouns[q % 10]
+        for c in range(4):
+            relevant = c < 2
+            title = f"{'cordless' if relevant else 'plastic'} {noun if relevant else nouns[(q + c) % 10]} model {q}-{c}"
+            rows.append({"id": len(rows), "product_uid": 1000 + len(rows), "product_title": title,
+                         "search_term": f"{noun} {q}", "relevance": 3.0 if relevant else rng.choice([1.0, 1.33])})
+    folder = tmp_path / "homedepot-search-relevance"
+    folder.mkdir()
+    with gzip.open(folder / "train.csv.gz", "wt", encoding="latin-1") as f:
+        pd.DataFrame(rows).to_csv(f, index=False)
+    return tmp_path
+
+
+def test_relevance_part(homedepot_root, tmp_path):
+    result = bench.run("relevance", quick=True, data=homedepot_root, encoder="static",
+                       cache=tmp_path / "cache.duckdb")
+    methods = {row["method"]: row for row in result.rows}
+    assert {"bm25s (peer)", "bm25", "bm25+typo", "dense-static", "hybrid-rrf (static)"} <= set(methods)
+    for row in result.rows:
+        assert 0 <= row["random"] <= row["ndcg@10"] + 1e-9 <= 1 + 1e-9 or row["method"].startswith("dense")
+        assert row["lift"] == pytest.approx((row["ndcg@10"] - row["random"]) / (1 - row["random"]))
+    assert methods["bm25"]["lift"] > 0.5  # the relevant titles share the query's noun
+    assert 0 <= methods["bm25"]["recall@100 (full)"] <= 1
+    assert set(result.metrics["tuned"]) == {"rrf_k", "rrf_keyword_weight", "weighted_keyword_weight"}
+
+
+def test_speed_part_reports_peer_side_by_side():
+    result = bench.run("speed", quick=True, n_items=300, n_queries=8)
+    names = [row["method"] for row in result.rows]
+    assert "bm25s (peer), tokenise + retrieve" in names and "ours keyword" in names
+    assert "bm25s (peer), tokenise + get_scores + top-k" in result.baselines
+    hybrid = result.metrics["ours hybrid (static, retrieval)"]
+    assert hybrid["p50_ms"] > 0 and hybrid["p99_ms"] >= hybrid["p50_ms"] and hybrid["ratio_p50_vs_bm25s"] > 0
+
+
+def test_unknown_part_is_refused():
+    with pytest.raises(ValueError, match="part must be one of"):
+        bench.run("typing")
