@@ -30,6 +30,7 @@ def run_demo(workspace: Path | None = None, n_users: int = 2000, n_items: int = 
     user = section_user_history(ws, console)
     section_similar_items(ws, console)
     section_recommend(ws, user, console)
+    section_search(ws, console)
     section_reviews(ws, console)
     section_customers(ws, user, console)
     section_demand(ws, console)
@@ -211,3 +212,24 @@ def section_reviews(ws: Workspace, console: Console) -> None:
     for row in doubtful.itertuples():
         table.add_row(row.title, row.recorded, row.category, f"{row.confidence:.2f}")
     console.print(table)
+
+
+def section_search(ws: Workspace, console: Console) -> None:
+    from shoplens.search import build_index, load_index, search, suggest
+
+    with console.status("indexing the catalogue for hybrid search (bm25s + multilingual-e5 + faiss) ..."):
+        build_index(ws)
+    index = load_index(ws)
+    queries = ws.connect().execute("""
+        SELECT any_value(query ORDER BY n DESC) FILTER (WHERE NOT regexp_matches(query, '[a-zA-Z]')) AS zh,
+               any_value(query ORDER BY n DESC) FILTER (WHERE NOT regexp_matches(query, '[^ -~]')) AS en
+        FROM (SELECT query, count(*) AS n FROM events WHERE event = 'search' AND query IS NOT NULL GROUP BY 1)""").fetchall()[0]
+    for query in (q for q in queries if q):
+        result = search(ws, query, k=3, index=index)
+        table = Table("item", "title", "category", "price", title=f"search {query!r} ({result.timings_ms.get('total_ms', 0):.0f} ms)")
+        for row in result.items.itertuples():
+            table.add_row(row.item_id, row.title, row.category, f"{row.price:.2f}")
+        console.print(table if len(result.items) else f"search {query!r}: {result.reason}")
+        completions = suggest(ws, query[:1], k=3)
+        if len(completions):
+            console.print(f"suggestions for {query[:1]!r}: " + ", ".join(completions["query"]))
