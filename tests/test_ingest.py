@@ -169,3 +169,9 @@ def test_dataframe_source_and_json_report(ws):
     report = ws.ingest(frame, "events")
     assert report.inserted == 1 and json.dumps(report.__dict__)
     assert np.issubdtype(ws.table("events")["ts"].dtype, np.datetime64)
+
+
+def test_epoch_beyond_the_datetime_range_is_a_clear_error(ws, tmp_path):
+    path = write(tmp_path / "e.csv", "user_id,item_id,event,ts\nu,i,view,1735725600\nu,i,view,-1e30\n")
+    with pytest.raises(InputError, match=r"row 2 column 'ts': not a parseable timestamp \(e\.g\. '-1e30'\)"):
+        ws.ingest(path, "events")

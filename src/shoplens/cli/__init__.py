@@ -47,7 +47,7 @@ def _cell(value) -> str:
 
 
 # Registration by import: each module adds its commands to `app` / `bench_app`.
-from shoplens.cli import workspace_commands, recommend_commands, search_commands, review_commands, customer_commands, demand_commands, ads_commands, bench_commands  # noqa: E402,F401,I001  (order = help order)
+from shoplens.cli import workspace_commands, recommend_commands, search_commands, review_commands, customer_commands, demand_commands, ads_commands, serve_commands, bench_commands  # noqa: E402,F401,I001  (order = help order)
 
 if __name__ == "__main__":
     app()

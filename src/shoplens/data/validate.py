@@ -139,7 +139,8 @@ def parse_timestamps(text: pa.Array) -> pd.Series:
     if is_number.any():
         numbers = strings[is_number].astype(float)
         seconds = numbers.where(numbers.abs() <= 1e11, numbers / 1000)
-        parsed[is_number] = pd.to_datetime(seconds, unit="s", errors="coerce")
+        in_range = seconds.abs() < 9e9  # beyond year ~2255 pandas cannot hold it: NaT, reported as unparseable
+        parsed[seconds[in_range].index] = pd.to_datetime(seconds[in_range], unit="s", errors="coerce")
     rest = strings[~is_day & ~is_number & strings.notna() & (strings != "")]
     if len(rest):
         iso = pd.to_datetime(rest, errors="coerce", format="ISO8601", utc=True)

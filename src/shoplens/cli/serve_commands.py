@@ -1,0 +1,59 @@
+"""Service commands: serve (REST API) and keys (API keys for writes and admin)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from shoplens.cli import app, console, fail, open_workspace
+
+keys_app = typer.Typer(help="API keys: required by the service for writes and admin.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
+          host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
+          read_key_required: bool = typer.Option(False, help="require an API key for reads too"),
+          cors_origin: Optional[list[str]] = typer.Option(None, help="allowed CORS origin (repeatable)")):
+    """The REST API (OpenAPI at /docs, Prometheus at /metrics) over one workspace."""
+    import uvicorn
+
+    from shoplens.serve import create_app
+
+    open_workspace(workspace).close()  # a clear error for a wrong path, before the server starts
+    # One worker: DuckDB allows one writing process per file, and the app serialises access to it.
+    uvicorn.run(create_app(workspace, read_key_required=read_key_required, cors_origins=tuple(cors_origin or ())),
+                host=host, port=port, log_level="info")
+
+
+@keys_app.command("create")
+def keys_create(workspace: Path = typer.Argument(..., help="workspace folder"), name: str = typer.Option("", help="a label")):
+    """Create a key; it is printed once and stored only as a salted hash."""
+    from shoplens.serve.keys import create_key
+
+    with open_workspace(workspace) as ws:
+        print(create_key(ws, name))
+
+
+@keys_app.command("list")
+def keys_list(workspace: Path = typer.Argument(..., help="workspace folder")):
+    """Key ids, labels, creation and revocation times (never the secrets)."""
+    from shoplens.serve.keys import list_keys
+
+    with open_workspace(workspace) as ws:
+        print(json.dumps(list_keys(ws), default=str, ensure_ascii=False, indent=2))
+
+
+@keys_app.command("revoke")
+def keys_revoke(workspace: Path = typer.Argument(..., help="workspace folder"), key_id: str = typer.Argument(...)):
+    """Revoke a key by its id."""
+    from shoplens.serve.keys import revoke_key
+
+    with open_workspace(workspace) as ws:
+        if not revoke_key(ws, key_id):
+            fail(f"no active key with id {key_id!r}")
+    console.print(f"revoked {key_id}")

@@ -1,0 +1,70 @@
+"""/recommend and /similar-items: a fitted recommender, for a stored user or a raw history."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from shoplens.serve.app import NAME_PATTERN, Service, get_service
+from shoplens.serve.keys import require_read_key
+
+router = APIRouter(tags=["recommend"], dependencies=[Depends(require_read_key)])
+
+ModelName = Query("sasrec", pattern=NAME_PATTERN, description="a recommender fitted in the workspace")
+TopK = Query(10, ge=1, le=500)
+
+
+class HistoryRequest(BaseModel):
+    history: list[str] = Field(min_length=1, max_length=10_000, description="item ids, oldest first")
+    k: int = Field(10, ge=1, le=500)
+    model: str = Field("sasrec", pattern=NAME_PATTERN)
+    explain: bool = False
+
+
+def _records(frame) -> list[dict]:
+    return frame.to_dict(orient="records")
+
+
+def _recommend(service: Service, model: str, k: int, explain: bool, **who) -> dict:
+    recommender = service.recommender(model)
+    with service.db_lock:  # a stored user's history is read from the workspace
+        try:
+            items = recommender.recommend(k=k, **who)
+            if explain:
+                # why each item: the past items whose removal lowers its score most
+                reasons = {item: _records(recommender.explain(item_id=item, **who).head(3))
+                           for item in items["item_id"]}
+        except KeyError as error:
+            raise HTTPException(404, error.args[0] if error.args else str(error)) from None
+    recommendations = _records(items)
+    if explain:
+        for row in recommendations:
+            row["because"] = reasons[row["item_id"]]
+    return {"model": model, "recommendations": recommendations}
+
+
+@router.get("/recommend")
+def recommend_for_user(user: str = Query(min_length=1, description="a user id with events in the workspace"),
+                       k: int = TopK, model: str = ModelName, explain: bool = False,
+                       service: Service = Depends(get_service)) -> dict:
+    """Top-k items for a stored user, from their current events (new events count at once, no retraining)."""
+    return {"user": user, **_recommend(service, model, k, explain, user=user)}
+
+
+@router.post("/recommend")
+def recommend_for_history(body: HistoryRequest, service: Service = Depends(get_service)) -> dict:
+    """Top-k items for a raw history of item ids (items the model does not know are skipped)."""
+    known = [item for item in body.history if item in service.recommender(body.model).items]
+    if not known:
+        raise HTTPException(404, f"none of the {len(body.history)} history items is known to model {body.model!r}")
+    return _recommend(service, body.model, body.k, body.explain, history=known)
+
+
+@router.get("/similar-items")
+def similar_items(item: str = Query(min_length=1), k: int = TopK, model: str = ModelName,
+                  service: Service = Depends(get_service)) -> dict:
+    """Items whose learned vectors are closest to `item`'s."""
+    recommender = service.recommender(model)
+    if item not in recommender.items:
+        raise HTTPException(404, f"item {item!r} is unknown to model {model!r}")
+    return {"item": item, "model": model, "similar": _records(recommender.similar_items(item, k))}

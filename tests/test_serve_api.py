@@ -1,0 +1,191 @@
+"""The REST service against a real workspace: a small synthetic marketplace and a quickly fitted SASRec."""
+
+import json
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from shoplens.datasets.synthetic import marketplace
+from shoplens.recommend.workspace_models import fit_workspace_model
+from shoplens.search.workspace import build_index, build_suggestions
+from shoplens.serve import create_app, create_key, list_keys, revoke_key
+from shoplens.workspace import Workspace
+
+MAX_BODY = 20_000
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """(workspace path, a valid API key, a revoked one)."""
+    path = tmp_path_factory.mktemp("serve") / "ws"
+    market = marketplace(n_users=200, n_items=60, days=60, seed=0)
+    with Workspace.init(path) as ws:
+        ws.ingest(market.tables["items"], "items")
+        ws.ingest(market.tables["events"], "events")
+        fit_workspace_model(ws, "sasrec", encoder="static", max_epochs=3)
+        build_index(ws, encoder="static")
+        build_suggestions(ws, encoder=None)
+        key = create_key(ws, "test")
+        revoked = create_key(ws, "old")
+        assert revoke_key(ws, revoked.split("_")[1])
+        assert [k["name"] for k in list_keys(ws)] == ["test", "old"]
+    return path, key, revoked
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    with TestClient(create_app(served[0], max_body_bytes=MAX_BODY)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def key(served):
+    return {"X-API-Key": served[1]}
+
+
+def events_table(client) -> pd.DataFrame:
+    service = client.app.state.service
+    with service.db_lock:
+        return service.ws.table("events")
+
+
+def a_user(client) -> str:
+    return str(events_table(client)["user_id"].iloc[0])
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_recommend_for_a_stored_user_and_a_raw_history(client):
+    user = a_user(client)
+    reply = client.get("/recommend", params={"user": user, "k": 5, "explain": True})
+    assert reply.status_code == 200, reply.text
+    recommendations = reply.json()["recommendations"]
+    assert len(recommendations) == 5 and {"item_id", "score", "because"} <= set(recommendations[0])
+    history = events_table(client)["item_id"].dropna().astype(str).unique()[:3].tolist()
+    reply = client.post("/recommend", json={"history": history, "k": 4})
+    assert reply.status_code == 200 and len(reply.json()["recommendations"]) == 4
+    similar = client.get("/similar-items", params={"item": history[0], "k": 3}).json()["similar"]
+    assert len(similar) == 3 and history[0] not in [row["item_id"] for row in similar]
+
+
+def test_posted_events_change_recommendations_without_retraining(client, key):
+    events = events_table(client)
+    user = a_user(client)
+    before = [r["item_id"] for r in client.get("/recommend", params={"user": user, "k": 10}).json()["recommendations"]]
+    later = pd.to_datetime(events["ts"]).max() + pd.Timedelta(hours=1)
+    new_items = [item for item in events["item_id"].dropna().astype(str).unique() if item not in before][-5:]
+    batch = [{"user_id": user, "item_id": item, "event": "view", "event_id": f"change-{n}",
+              "ts": (later + pd.Timedelta(minutes=n)).isoformat()} for n, item in enumerate(new_items)]
+    reply = client.post("/events", json=batch, headers=key)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["inserted"] == len(batch)
+    after = [r["item_id"] for r in client.get("/recommend", params={"user": user, "k": 10}).json()["recommendations"]]
+    assert after != before
+    assert not set(new_items) & set(after)  # the newly seen items are now excluded as seen
+
+
+def test_resending_an_event_id_stores_it_once(client, key):
+    event = {"user_id": "new-user", "item_id": None, "event": "search", "query": "茶杯",
+             "ts": "2025-03-01T10:00:00", "event_id": "once-1"}
+    for _ in range(3):
+        assert client.post("/events", json=event, headers=key).status_code == 200
+    event["query"] = "茶壶"  # same id, changed content: replaces, still one row
+    assert client.post("/events", json=event, headers=key).json()["replaced"] == 1
+    stored = events_table(client).query("event_id == 'once-1'")
+    assert len(stored) == 1 and stored["query"].iloc[0] == "茶壶"
+
+
+@pytest.mark.parametrize("body, expected", [
+    ('{"user_id": "u1", "event": ', "JSON decode error"),
+    ('{"user_id": "u1", "event": "view", "ts": "not a time"}', "'ts'"),
+    ('{"user_id": "u1", "event": "view"}', "ts"),
+    ('{"user_id": "u1", "event": "view", "ts": "2025-01-01", "value": "lots"}', "'value'"),
+    ('{"user_id": "u1", "event": "view", "ts": "2025-01-01", "colour": "red"}', "colour"),
+    ('{"user_id": "u1", "event": "view", "ts": -1e30}', "not a parseable timestamp"),
+    ('{"user_id": {"nested": 1}, "event": "view", "ts": "2025-01-01"}', "user_id"),
+    ("[]", "between 1 and"),
+])
+def test_bad_events_are_422_with_the_reason(client, key, body, expected):
+    count = len(events_table(client))
+    reply = client.post("/events", content=body, headers={**key, "Content-Type": "application/json"})
+    assert reply.status_code == 422, reply.text
+    assert expected in json.dumps(reply.json(), ensure_ascii=False)
+    assert len(events_table(client)) == count
+
+
+def test_keys_are_required_for_writes(client, served):
+    event = {"user_id": "u1", "event": "view", "ts": "2025-01-01"}
+    missing = client.post("/events", json=event)
+    assert missing.status_code == 401 and "missing API key" in missing.json()["detail"]
+    for wrong in ("nonsense", served[1] + "x", served[2]):
+        reply = client.post("/events", json=event, headers={"X-API-Key": wrong})
+        assert reply.status_code == 401 and "invalid" in reply.json()["detail"]
+    assert client.post("/admin/reload").status_code == 401
+
+
+@pytest.mark.parametrize("path, params, status, expected", [
+    ("/recommend", {"user": "nobody"}, 404, "nobody"),
+    ("/recommend", {"user": "x", "model": "../../etc"}, 422, "pattern"),
+    ("/recommend", {"user": "x", "model": "missing_model"}, 404, "missing_model"),
+    ("/recommend", {"user": "x", "k": "ten"}, 422, "integer"),
+    ("/similar-items", {"item": "no-such-item"}, 404, "no-such-item"),
+    ("/profile/nobody", {}, 404, "nobody"),
+    ("/search", {"q": "杯", "filter": "price=abc"}, 422, ""),
+])
+def test_bad_reads_are_4xx_with_the_reason(client, path, params, status, expected):
+    reply = client.get(path, params=params)
+    assert reply.status_code == status, reply.text
+    assert expected in json.dumps(reply.json(), ensure_ascii=False)
+
+
+def test_unknown_history_is_404(client):
+    reply = client.post("/recommend", json={"history": ["no-such-item"]})
+    assert reply.status_code == 404 and "none of the 1 history items" in reply.json()["detail"]
+
+
+def test_oversize_bodies_are_413(client, key):
+    big = [{"user_id": "u", "event": "view", "ts": "2025-01-01"}] * 1000
+    reply = client.post("/events", json=big, headers=key)
+    assert reply.status_code == 413 and "limit" in reply.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit still holds
+        for _ in range(100):
+            yield b" " * 1000
+
+    assert client.post("/events", content=chunks(), headers=key).status_code == 413
+
+
+def test_search_suggest_profile_and_churn(client):
+    found = client.get("/search", params={"q": "杯子", "k": 3, "user": a_user(client)})
+    assert found.status_code == 200 and len(found.json()["items"]) <= 3
+    assert client.get("/suggest", params={"prefix": ""}).status_code == 200
+    profile = client.get(f"/profile/{a_user(client)}")
+    assert profile.status_code == 200, profile.text
+    churn = client.get("/churn", params={"budget": 5, "horizon_days": 20})
+    assert churn.status_code == 200, churn.text
+    assert len(churn.json()["at_risk"]) <= 5
+
+
+def test_reload_swaps_models(client, key):
+    client.get("/recommend", params={"user": a_user(client)})
+    old = client.app.state.service.recommender("sasrec")
+    reply = client.post("/admin/reload", headers=key)
+    assert reply.status_code == 200 and "sasrec" in reply.json()["recommenders"]
+    assert client.app.state.service.recommender("sasrec") is not old
+
+
+def test_metrics_expose_latency_histograms_per_route(client):
+    client.get("/recommend", params={"user": a_user(client)})
+    text = client.get("/metrics").text
+    assert 'shoplens_request_duration_seconds_bucket{le="0.005",method="GET",route="/recommend"}' in text
+    assert 'route="/profile/{user}"' in text
+
+
+def test_reads_can_require_a_key(served):
+    with TestClient(create_app(served[0], read_key_required=True, cors_origins=["https://shop.example"])) as strict:
+        assert strict.get("/recommend", params={"user": "x"}).status_code == 401
+        reply = strict.get("/healthz", headers={"Origin": "https://shop.example"})
+        assert reply.headers["access-control-allow-origin"] == "https://shop.example"
