@@ -5,9 +5,9 @@ following `horizon`) and scores customers as of a later cut-off. It has three he
 features, because the best point forecast depends on the loss it is judged by:
     expected purchases   Tweedie regression: the conditional MEAN (totals, value at risk)
     P(active)            binary: any purchase (or activity) in the horizon; churn risk = 1 - P(active)
-    point forecast       conditional quantile `point_quantile`: for absolute error. The MAE-optimal
-                         forecast is the median, which is 0 for most customers and ruins totals; a common
-                         higher quantile keeps the total near the mean's while cutting absolute error.
+    point forecast       conditional quantile `point_quantile`: for absolute error (the median is MAE-optimal
+                         in theory; choose the level by cross-validation, as bench/churn.py does). Totals
+                         come from the expected head: a quantile is 0 for most customers.
 BG/NBD's expectation and P(alive), fitted on the same training window, are features too (a stacked blend).
 """
 
