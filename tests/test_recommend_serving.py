@@ -1,6 +1,5 @@
 """Workspace models (external ids, new users, new items with text), faiss retrieval, and the bench quick path."""
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -76,12 +75,10 @@ def test_retrieval_exact_and_ivf_recall():
     assert ivf.kind == "ivf" and ivf.recall_at_k(queries, 100) > 0.9
 
 
-def test_bench_quick_runs_under_a_minute():
+def test_bench_quick_runs_every_model():
     from shoplens.bench.rec import run
 
-    started = time.perf_counter()
-    result = run("s3rec-amazon/Beauty", model="all", quick=True)
-    assert time.perf_counter() - started < 60 * 3  # < 60 s on an idle 2-core machine; slack for shared CI boxes
+    result = run("s3rec-amazon/Beauty", model="all", quick=True)  # the CI run of `shoplens bench rec --quick`
     assert set(result.metrics) >= {"popularity", "itemknn", "als", "bpr", "sasrec", "hstu"}
     assert 0 < result.metrics["sasrec"]["NDCG@10"] <= 1 and "published SASRec" in result.baselines
     assert result.to_json()["protocol"].startswith("leave-one-out, full ranking")
