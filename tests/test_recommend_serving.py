@@ -1,6 +1,5 @@
 """Workspace models (external ids, new users, new items with text), faiss retrieval, and the bench quick path."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
