@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test install install-dev bench-quick clean
+.PHONY: demo test install install-dev system-packages bench-quick clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ install-dev: $(STAMP_DEV)
 demo: $(STAMP)
 	$(VENV)/bin/shoplens demo
 
-test: $(STAMP_DEV)
+# The dashboard test drives Debian's chromium with CJK fonts; the service bench uses wrk.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk wrk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-packages:
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(SYSTEM_PACKAGES); }
+
+test: $(STAMP_DEV) system-packages
 	$(PY) -m pytest -q
 
 clean:

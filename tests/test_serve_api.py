@@ -1,14 +1,14 @@
 """The REST service against a real workspace: a small synthetic marketplace and a quickly fitted SASRec."""
 
 import json
+import time
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from shoplens.datasets.synthetic import marketplace
-from shoplens.recommend.workspace_models import fit_workspace_model
-from shoplens.search.workspace import build_index, build_suggestions
+from servers import build_shop
+from shoplens.search.workspace import build_suggestions
 from shoplens.serve import create_app, create_key, list_keys, revoke_key
 from shoplens.workspace import Workspace
 
@@ -19,14 +19,9 @@ MAX_BODY = 20_000
 def served(tmp_path_factory):
     """(workspace path, a valid API key, a revoked one)."""
     path = tmp_path_factory.mktemp("serve") / "ws"
-    market = marketplace(n_users=200, n_items=60, days=60, seed=0)
-    with Workspace.init(path) as ws:
-        ws.ingest(market.tables["items"], "items")
-        ws.ingest(market.tables["events"], "events")
-        fit_workspace_model(ws, "sasrec", encoder="static", max_epochs=3)
-        build_index(ws, encoder="static")
+    key = build_shop(path)
+    with Workspace.open(path) as ws:
         build_suggestions(ws, encoder=None)
-        key = create_key(ws, "test")
         revoked = create_key(ws, "old")
         assert revoke_key(ws, revoked.split("_")[1])
         assert [k["name"] for k in list_keys(ws)] == ["test", "old"]
@@ -175,6 +170,81 @@ def test_reload_swaps_models(client, key):
     reply = client.post("/admin/reload", headers=key)
     assert reply.status_code == 200 and "sasrec" in reply.json()["recommenders"]
     assert client.app.state.service.recommender("sasrec") is not old
+
+
+def test_users_history_and_items(client):
+    users = client.get("/users", params={"limit": 3}).json()["users"]
+    assert len(users) == 3 and users[0]["events"] >= users[1]["events"] >= users[2]["events"]
+    history = client.get(f"/history/{users[0]['user_id']}", params={"limit": 5}).json()["events"]
+    assert len(history) == 5 and history[0]["ts"] >= history[-1]["ts"]
+    item = next(e["item_id"] for e in history if e["item_id"])
+    found = client.get("/items", params={"id": [item, "no-such-item"]}).json()
+    assert [row["item_id"] for row in found["items"]] == [item] and found["unknown"] == ["no-such-item"]
+    assert found["items"][0]["title"]
+
+
+def test_reviews_analyze_stored_and_posted(client):
+    reviews = client.app.state.service.ws.table("reviews")
+    item = reviews["item_id"].value_counts().index[0]
+    summary = client.get("/reviews/analyze", params={"item": item, "top": 3})
+    assert summary.status_code == 200, summary.text
+    body = summary.json()
+    assert body["n_reviews"] == int((reviews["item_id"] == item).sum()) and len(body["top_positive"]) <= 3
+    assert client.get("/reviews/analyze", params={"item": "no-such-item"}).status_code == 404
+    posted = client.post("/reviews/analyze", json={"reviews": [
+        {"text": "电池很耐用，屏幕清晰", "rating": 5}, {"text": "电池不行，充电太慢", "rating": 1},
+        {"text": "The battery lasts long but the screen scratches easily", "rating": 3}]})
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["n_reviews"] == 3
+
+
+def test_categorize_titles_with_the_workspace_catalogue(client):
+    items = client.app.state.service.ws.table("items")
+    known = items.dropna(subset=["category"]).head(5)
+    reply = client.post("/categorize", json={"items": [{"title": t} for t in known["title"]]})
+    assert reply.status_code == 200, reply.text
+    predictions = reply.json()["predictions"]
+    assert len(predictions) == 5 and all(0 <= p["confidence"] <= 1 for p in predictions)
+    assert {p["category"] for p in predictions} <= set(items["category"].dropna())
+    assert client.post("/categorize", json={"items": []}).status_code == 422
+
+
+def test_forecast_one_series_with_history(client):
+    reply = client.get("/forecast", params={"level": "category", "horizon": 7})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert len(body["forecast"]) == 7 and body["history"]
+    assert body["series"] == body["series_by_volume"][0]
+    assert all(row["yhat_lo80"] <= row["yhat"] <= row["yhat_hi80"] for row in body["forecast"])
+    other = body["series_by_volume"][-1]
+    assert client.get("/forecast", params={"level": "category", "horizon": 7, "series": other}).json()["series"] == other
+    assert client.get("/forecast", params={"series": "no-such-series", "horizon": 7}).status_code == 404
+    assert client.get("/forecast", params={"level": "../x"}).status_code == 422
+
+
+def test_admin_fit_publishes_a_new_version_that_is_served(client, key):
+    service = client.app.state.service
+    old = client.get("/recommend", params={"user": a_user(client)}).json()["version"]
+    job = client.post("/admin/fit", json={"model": "popularity", "name": "pop"}, headers=key)
+    assert job.status_code == 202, job.text
+    for _ in range(600):
+        status = client.get(f"/admin/jobs/{job.json()['job']}", headers=key).json()
+        if status["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert status["status"] == "done", status
+    reply = client.get("/recommend", params={"user": a_user(client), "model": "pop"}).json()
+    assert reply["version"] == status["version"] and reply["version"] != old
+    assert client.post("/admin/fit", json={"model": "nonsense"}, headers=key).status_code == 422
+    assert client.post("/admin/fit", json={"model": "als", "max_epochs": 3}, headers=key).status_code == 422
+    assert "pop" in service.reload()["recommenders"]
+
+
+def test_dashboard_page_and_assets_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "dashboard.js" in page.text
+    assert client.get("/static/dashboard.js").status_code == 200
+    assert client.get("/static/../app.py").status_code == 404
 
 
 def test_metrics_expose_latency_histograms_per_route(client):

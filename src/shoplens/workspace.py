@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -13,6 +17,8 @@ from shoplens.config import Settings
 DB_FILE = "shoplens.duckdb"
 CONFIG_FILE = "shoplens.json"
 ARTIFACTS_DIR = "artifacts"
+CURRENT_FILE = "CURRENT"  # names the published version folder of a versioned artifact
+KEEP_VERSIONS = 3  # older versions are pruned; a server still loading one of the last few is not disturbed
 
 
 class WorkspaceError(Exception):
@@ -99,10 +105,44 @@ class Workspace:
 
         return ingest(self, source, kind, mapping=mapping, **kw)
 
-    def artifact_dir(self, *parts: str) -> Path:
-        """A folder under artifacts/, created on demand; names may not climb out of the workspace."""
+    def artifact_path(self, *parts: str) -> Path:
+        """The path of an artifact under artifacts/ (not created); names may not climb out of the workspace."""
         target = (self.artifacts.joinpath(*parts)).resolve()
         if not target.is_relative_to(self.artifacts.resolve()):
             raise WorkspaceError(f"artifact path {'/'.join(parts)!r} leaves the workspace")
+        return target
+
+    def artifact_dir(self, *parts: str) -> Path:
+        """A folder under artifacts/, created on demand; names may not climb out of the workspace."""
+        target = self.artifact_path(*parts)
         target.mkdir(parents=True, exist_ok=True)
         return target
+
+    # Versioned artifacts: a fitted model is written into a fresh folder, then published by replacing the small
+    # CURRENT file (os.replace is atomic), so a reader sees the old version or the new one, never half of one.
+    def new_version_dir(self, *parts: str) -> Path:
+        """An empty folder for the next version of the artifact at `parts` (published by `publish_version`)."""
+        folder = self.artifact_dir(*parts) / f"v{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        folder.mkdir()
+        return folder
+
+    def publish_version(self, folder: Path) -> str:
+        """Make `folder` (from `new_version_dir`) the current version; prune all but the newest few."""
+        folder = Path(folder)
+        staging = folder.parent / f".{CURRENT_FILE}.{secrets.token_hex(3)}"
+        staging.write_text(folder.name)
+        os.replace(staging, folder.parent / CURRENT_FILE)
+        versions = sorted((d for d in folder.parent.glob("v*") if d.is_dir()), key=lambda d: d.stat().st_mtime)
+        for old in versions[:-KEEP_VERSIONS]:
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+        return folder.name
+
+    def current_version(self, *parts: str) -> Path | None:
+        """The published version folder of the artifact at `parts`, or None when nothing was published."""
+        base = self.artifact_path(*parts)
+        try:
+            name = (base / CURRENT_FILE).read_text().strip()
+        except FileNotFoundError:
+            return None
+        return base / name

@@ -74,9 +74,11 @@ class CategoryClassifier(BaseEstimator, ClassifierMixin):
         paths = [_normalise_path(c, self.levels) for c in categories]
         if valid_titles is None:
             # Stratify by top level: leaves can have a single item, which stratification cannot split.
+            # A small catalogue still needs one held-out row per top-level category.
             top = [p.split(SEPARATOR)[0] for p in paths]
+            held_out = max(round(self.calibration_share * len(titles)), len(set(top)))
             titles, valid_titles, brands, valid_brands, paths, valid_paths = train_test_split(
-                titles, brands, paths, test_size=self.calibration_share, stratify=top,
+                titles, brands, paths, test_size=held_out, stratify=top,
                 random_state=self.random_state)
         else:
             valid_paths = [_normalise_path(c, self.levels) for c in valid_categories]

@@ -18,16 +18,20 @@ app.add_typer(keys_app, name="keys")
 def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
           host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
           read_key_required: bool = typer.Option(False, help="require an API key for reads too"),
-          cors_origin: Optional[list[str]] = typer.Option(None, help="allowed CORS origin (repeatable)")):
-    """The REST API (OpenAPI at /docs, Prometheus at /metrics) over one workspace."""
+          cors_origin: Optional[list[str]] = typer.Option(None, help="allowed CORS origin (repeatable)"),
+          max_body_bytes: int = typer.Option(1_000_000, help="larger request bodies get a 413"),
+          check_seconds: float = typer.Option(1.0, help="how often served models are checked for a newer version")):
+    """The REST API (OpenAPI at /docs, Prometheus at /metrics) and the dashboard (at /) over one workspace."""
     import uvicorn
 
     from shoplens.serve import create_app
 
     open_workspace(workspace).close()  # a clear error for a wrong path, before the server starts
-    # One worker: DuckDB allows one writing process per file, and the app serialises access to it.
-    uvicorn.run(create_app(workspace, read_key_required=read_key_required, cors_origins=tuple(cors_origin or ())),
-                host=host, port=port, log_level="info")
+    # One process: DuckDB allows one writing process per file, and the app serialises access to it.
+    console.print(f"dashboard: [cyan]http://{host}:{port}/[/]  ·  API docs: [cyan]http://{host}:{port}/docs[/]")
+    uvicorn.run(create_app(workspace, read_key_required=read_key_required, cors_origins=tuple(cors_origin or ()),
+                           max_body_bytes=max_body_bytes, check_seconds=check_seconds),
+                host=host, port=port, log_level="warning")
 
 
 @keys_app.command("create")

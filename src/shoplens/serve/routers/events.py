@@ -6,7 +6,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from shoplens.serve.app import Service, get_service
+from shoplens.serve.service import Service, get_service
 from shoplens.serve.keys import require_key
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_key)])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from shoplens.serve.app import NAME_PATTERN, Service, get_service
+from shoplens.serve.service import NAME_PATTERN, Service, get_service
 from shoplens.serve.keys import require_read_key
 
 router = APIRouter(tags=["recommend"], dependencies=[Depends(require_read_key)])
@@ -22,7 +24,15 @@ class HistoryRequest(BaseModel):
 
 
 def _records(frame) -> list[dict]:
-    return frame.to_dict(orient="records")
+    """Rows as dicts; a non-finite score (an item the model cannot score) becomes null. Plain Python: this is
+    the hot path of /recommend."""
+    columns = {name: frame[name].tolist() for name in frame.columns}
+    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                row[name] = None
+    return rows
 
 
 def _recommend(service: Service, model: str, k: int, explain: bool, **who) -> dict:
@@ -40,7 +50,7 @@ def _recommend(service: Service, model: str, k: int, explain: bool, **who) -> di
     if explain:
         for row in recommendations:
             row["because"] = reasons[row["item_id"]]
-    return {"model": model, "recommendations": recommendations}
+    return {"model": model, "version": recommender.version, "recommendations": recommendations}
 
 
 @router.get("/recommend")

@@ -1,11 +1,12 @@
-"""/search and /suggest over the workspace's search index."""
+"""/search, /suggest and /similar-queries over the workspace's search index and past queries."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from shoplens.serve.app import Service, get_service
+from shoplens.serve.service import Service, get_service
 from shoplens.serve.keys import require_read_key
+from shoplens.serve.routers import json_ready
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 
@@ -20,24 +21,29 @@ def search_items(q: str = Query(min_length=1, max_length=500), k: int = Query(10
     from shoplens.search.workspace import search
 
     index = service.search_index()
+    recommender = service.personalising_recommender() if user is not None else None
     with service.db_lock:
         try:
-            result = search(service.ws, q, k=k, user=user, filters=filter or None, mode=mode, index=index)
+            result = search(service.ws, q, k=k, user=user, filters=filter or None, mode=mode, index=index,
+                            recommender=recommender)
         except ValueError as error:  # a filter that does not parse
             raise HTTPException(422, str(error)) from None
-    return result.to_json()
+    return json_ready(result.to_json())
 
 
 @router.get("/suggest")
 def suggest_queries(prefix: str = Query("", max_length=200), k: int = Query(10, ge=1, le=100),
                     service: Service = Depends(get_service)) -> dict:
     """Past queries completing `prefix`, most searched first."""
-    from shoplens.search.workspace import suggest
-
-    with service.db_lock:
-        try:
-            completions = suggest(service.ws, prefix, k)
-        except FileNotFoundError:
-            raise HTTPException(404, f"no query suggester in {service.ws.path}; build one with "
-                                     f"`shoplens index {service.ws.path} search`") from None
+    completions = service.suggester().complete(prefix, k)
     return {"prefix": prefix, "suggestions": completions.to_dict(orient="records")}
+
+
+@router.get("/similar-queries")
+def similar_queries(q: str = Query(min_length=1, max_length=500), k: int = Query(10, ge=1, le=100),
+                    service: Service = Depends(get_service)) -> dict:
+    """Past queries like `q`: embedding neighbours and queries searched in the same sessions."""
+    suggester = service.suggester()
+    with service.db_lock:  # the query is embedded through the workspace's embedding cache
+        similar = suggester.similar(q, k)
+    return {"query": q, "similar": similar.to_dict(orient="records")}

@@ -1,0 +1,49 @@
+"""/reviews/analyze: pros and cons, aspects and keywords — of a product's stored reviews or of posted ones."""
+
+from __future__ import annotations
+
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from shoplens.serve.keys import require_read_key
+from shoplens.serve.routers import json_ready
+from shoplens.serve.service import Service, get_service
+
+router = APIRouter(tags=["reviews"], dependencies=[Depends(require_read_key)])
+
+
+class Review(BaseModel):
+    text: str = Field(max_length=20_000)
+    rating: float | None = Field(None, ge=0, le=10)
+    item_id: str | None = Field(None, max_length=200)
+
+
+class ReviewsRequest(BaseModel):
+    reviews: list[Review] = Field(min_length=1, max_length=5_000)
+    top: int = Field(5, ge=1, le=50)
+
+
+@router.get("/reviews/analyze")
+def analyze_stored(item: str | None = Query(None, max_length=200, description="one product (default: all)"),
+                   top: int = Query(5, ge=1, le=50), service: Service = Depends(get_service)) -> dict:
+    """Aspects with polarity, counts and examples, keywords and mean rating of the workspace's reviews."""
+    from shoplens.reviews import analyze_workspace
+
+    if not service.count("reviews"):
+        raise HTTPException(404, "the workspace has no reviews; ingest some first")
+    try:
+        summary = service.cached(("reviews", item, top), ("reviews",), lambda: analyze_workspace(service.ws, item, top))
+    except ValueError:  # an item without reviews
+        raise HTTPException(404, f"item {item!r} has no reviews") from None
+    return json_ready(summary)
+
+
+@router.post("/reviews/analyze")
+def analyze_posted(body: ReviewsRequest) -> dict:
+    """The same summary for reviews sent in the request (nothing is stored)."""
+    from shoplens.reviews.summary import analyze_reviews
+
+    frame = pd.DataFrame([review.model_dump() for review in body.reviews])
+    frame.insert(0, "review_id", [str(i) for i in range(len(frame))])
+    return json_ready(analyze_reviews(frame, top=body.top))

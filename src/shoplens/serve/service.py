@@ -1,0 +1,167 @@
+"""What one server process holds: the open workspace, its loaded models, and results worth keeping.
+
+DuckDB connections are not safe to share between threads and FastAPI runs sync handlers in a thread pool, so
+every use of the workspace's connection goes through `db_lock`. Models load once per process and are kept;
+each is re-checked against the workspace's published version at most every `check_seconds`, and a newer
+version is loaded and swapped in with one assignment — requests already holding the old model finish with
+it, later ones get the new one (`Workspace.publish_version` makes the version on disk change atomically).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request
+
+from shoplens.workspace import Workspace
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # model names from requests: never a path
+
+
+def check_name(name: str, what: str = "model") -> str:
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise HTTPException(422, f"invalid {what} name {name!r}: use letters, digits, '_' or '-'")
+    return name
+
+
+class Published:
+    """One published artifact held in memory: `get()` returns it, loading a newer published version first
+    when the check interval has passed. version_of() -> str | None reads the version on disk (None: none
+    published); load() loads the current version."""
+
+    def __init__(self, version_of: Callable[[], str | None], load: Callable[[], object], check_seconds: float):
+        self.version_of, self.load, self.check_seconds = version_of, load, check_seconds
+        self.value, self.version, self.checked = None, None, float("-inf")
+        self._lock = threading.Lock()  # one loader at a time; readers never wait for it unless nothing is loaded
+
+    def get(self):
+        if self.value is not None and time.monotonic() - self.checked < self.check_seconds:
+            return self.value
+        with self._lock:
+            if self.value is not None and time.monotonic() - self.checked < self.check_seconds:
+                return self.value  # another thread just checked
+            version = self.version_of()
+            self.checked = time.monotonic()
+            if version is None and self.value is None:
+                raise FileNotFoundError
+            if version is not None and version != self.version:
+                self.value, self.version = self.load(), version
+        return self.value
+
+    def reload(self) -> None:
+        with self._lock:
+            self.value, self.version, self.checked = self.load(), self.version_of(), time.monotonic()
+
+
+class Service:
+    """The workspace and what is served from it, shared by all requests of one process."""
+
+    def __init__(self, ws: Workspace, read_key_required: bool = False, check_seconds: float = 1.0):
+        self.ws = ws
+        self.read_key_required = read_key_required
+        self.check_seconds = check_seconds
+        self.db_lock = threading.RLock()
+        self._recommenders: dict[str, Published] = {}
+        self._search: dict[str, Published] = {}
+        self._results: dict[tuple, tuple[tuple, object]] = {}  # key -> (data version, result)
+        self._registry_lock = threading.Lock()
+        self.jobs: dict[str, dict] = {}  # background fits started through /admin/fit
+
+    # ------------------------------------------------------------------------------------------------ models
+    def recommender(self, name: str):
+        """The published recommender `name` (404 when none is fitted)."""
+        from shoplens.recommend.workspace_models import load_workspace_model, published_version
+
+        check_name(name)
+        published = self._recommenders.get(name)
+        if published is None:
+            published = Published(lambda: published_version(self.ws, name),
+                                  lambda: self._locked(load_workspace_model, self.ws, name), self.check_seconds)
+        try:
+            model = published.get()
+        except FileNotFoundError:
+            raise HTTPException(404, f"no recommender {name!r} in the workspace; fit one with "
+                                     f"POST /admin/fit or `shoplens fit {self.ws.path} recommend`") from None
+        with self._registry_lock:
+            self._recommenders.setdefault(name, published)
+        return model
+
+    def personalising_recommender(self):
+        """The recommender search personalises with: the first fitted one in the search module's preference."""
+        from shoplens.recommend.workspace_models import published_version
+        from shoplens.search.workspace import RECOMMENDER_PREFERENCE
+
+        for name in RECOMMENDER_PREFERENCE:
+            if name in self._recommenders or published_version(self.ws, name) is not None:
+                return self.recommender(name)
+        return None
+
+    def search_index(self):
+        from shoplens.search.workspace import load_index
+
+        return self._search_artifact("index", lambda: self._locked(load_index, self.ws))
+
+    def suggester(self):
+        from shoplens.search.index import cached_encoder
+        from shoplens.search.suggest import QuerySuggester
+        from shoplens.search.workspace import published_path
+
+        def load():
+            suggester = QuerySuggester.load(published_path(self.ws, "suggest"))
+            if suggester.encoder:
+                suggester.use_encoder(cached_encoder(suggester.encoder, self.ws.connect()))
+            return suggester
+
+        return self._search_artifact("suggest", lambda: self._locked(load))
+
+    def _search_artifact(self, part: str, load: Callable[[], object]):
+        with self._registry_lock:
+            if part not in self._search:
+                folder = lambda: self.ws.current_version("search", part)  # noqa: E731
+                self._search[part] = Published(lambda: folder() and folder().name, load, self.check_seconds)
+        try:
+            return self._search[part].get()
+        except FileNotFoundError:
+            raise HTTPException(404, f"no search {part} in the workspace; build one with "
+                                     f"`shoplens index {self.ws.path} search`") from None
+
+    def reload(self) -> dict:
+        """Load every model in use again now, without waiting for the version check."""
+        for published in [*self._recommenders.values(), *self._search.values()]:
+            published.reload()
+        self._results = {}
+        return {"recommenders": {name: p.version for name, p in sorted(self._recommenders.items())},
+                "search": {part: p.version for part, p in sorted(self._search.items())}}
+
+    def count(self, table: str) -> int:
+        with self.db_lock:
+            return self.ws.count(table)
+
+    # ---------------------------------------------------------------------------------------- derived results
+    def cached(self, key: tuple, tables: tuple[str, ...], compute: Callable[[], object]):
+        """`compute()` (run under the db lock), kept until one of `tables` receives new rows."""
+        from shoplens.data.ingest import LOG_TABLE
+
+        with self.db_lock:
+            marks = [f"'{t}'" for t in tables]
+            version = tuple(self.ws.connect().execute(
+                f"SELECT count(*), max(ingested_at) FROM {LOG_TABLE} WHERE table_name IN ({', '.join(marks)})"
+            ).fetchall()[0])
+            held = self._results.get(key)
+            if held is not None and held[0] == version:
+                return held[1]
+            result = compute()
+        self._results = {**self._results, key: (version, result)}
+        return result
+
+    def _locked(self, function, *args):
+        with self.db_lock:
+            return function(*args)
+
+
+async def get_service(request: Request) -> Service:
+    """Dependency: the process's Service (async: no thread-pool hop for a lookup)."""
+    return request.app.state.service
