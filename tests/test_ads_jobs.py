@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from shoplens.ads.jobs import fit_ctr, load_ctr, predict_ctr, recent_items, target_campaign, time_split
+from shoplens.ads.jobs import (fit_ctr, impressions_with_context, load_ctr, predict_ctr, recent_items,
+                               target_campaign, time_split)
 
 TINY = {"embedding_dim": 4, "hidden_units": (8,), "batch_size": 512, "max_epochs": 1}
 
@@ -63,6 +64,17 @@ def test_history_is_strictly_before_the_impression():
     assert [list(h) for h in recent_items(ads, events, max_history=5)] == [["a"], ["a", "b"], [], []]
     split = time_split(ads.assign(ts=pd.date_range("2025-01-01", periods=4)), valid_share=0.25, test_share=0.25)
     assert split.tolist() == ["train", "train", "valid", "test"]
+
+
+def test_recent_category_share_counts_the_users_recent_items_in_the_ads_category():
+    items = pd.DataFrame({"item_id": ["a", "b", "c"], "category": ["shoes", "shoes", "books"]})
+    events = pd.DataFrame({"user_id": ["u", "u", "u"], "item_id": ["a", "c", "b"],
+                           "ts": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03"])})
+    ads = pd.DataFrame({"user_id": ["u", "u", "u", "new"], "item_id": ["b", "c", "a", "a"],
+                        "ts": pd.to_datetime(["2025-01-05 00:00", "2025-01-05 00:00", "2025-01-02 12:00",
+                                              "2025-01-05 00:00"])})
+    share = impressions_with_context(ads, items, events)["recent_category_share"]
+    assert share.tolist() == pytest.approx([2 / 3, 1 / 3, 1 / 2, 0.0])  # history before each ad; none for "new"
 
 
 def test_bench_on_a_path(tmp_path, capsys):

@@ -5,9 +5,13 @@
     target_campaign(ws, category="美妆 > 护肤 > 面霜", budget=1000, frequency_cap=2)
 
 Features: every column of `ad_impressions` except ts / clicked (ids and strings categorical, floats dense), the
-item's `category` and `brand` from `items` when that table has rows, and for DIN the user's last items from
-`events` strictly before each impression. The newest `valid_share` of impressions (by ts) is held out for early
-stopping and calibration, so the model is judged on the future, as it will be used. Models live in
+item's `category` and `brand` from `items` when that table has rows, and, when there are events, the user's last
+items strictly before each impression (DIN's sequence) and `recent_category_share`, the share of those items in
+the ad item's category. That share is what lets a model tell an ad shown in context (the user is browsing the
+category) from the same ad for a user who never looks at it: without it, every logged impression looks alike
+and a campaign's CTR for untargeted users is forecast at the logged, in-context click rate (several times too
+high on the simulator; docs/benchmarks.md, ctr). The newest `valid_share` of impressions (by ts) is held out
+for early stopping and calibration, so the model is judged on the future, as it will be used. Models live in
 `artifacts/models/ctr/<name>/` as tensors.safetensors + config.json.
 """
 
@@ -47,7 +51,23 @@ def impressions_with_context(impressions: pd.DataFrame, items: pd.DataFrame | No
         out = out.merge(items[["item_id", *attributes]].drop_duplicates("item_id"), on="item_id", how="left")
     if events is not None:
         out["history"] = recent_items(out, events, max_history).to_numpy()
+        if "category" in out.columns and items is not None:
+            out["recent_category_share"] = recent_category_share(out["history"], out["category"], items)
     return out
+
+
+def recent_category_share(history: pd.Series, category: pd.Series, items: pd.DataFrame) -> np.ndarray:
+    """Per row, the share of the recent items in `history` whose category is the row's `category` (0 with no
+    history; items missing from `items` count as another category)."""
+    category_of = pd.Series(items["category"].to_numpy(), index=items["item_id"].astype(str))
+    category_of = category_of[~category_of.index.duplicated()]
+    lengths = history.map(len).to_numpy()
+    if lengths.sum() == 0:
+        return np.zeros(len(history))
+    row = np.repeat(np.arange(len(history)), lengths)
+    history_categories = category_of.reindex(np.concatenate([np.asarray(h, dtype=str) for h in history])).to_numpy()
+    same = history_categories == category.to_numpy()[row]
+    return np.bincount(row, weights=same, minlength=len(history)) / np.maximum(lengths, 1)
 
 
 def time_split(impressions: pd.DataFrame, valid_share: float = 0.1, test_share: float = 0.0) -> pd.Series:
@@ -65,10 +85,15 @@ def _workspace_impressions(ws, needs_history: bool, max_history: int) -> pd.Data
     if impressions.empty:
         raise ValueError(f"{ws.path}: the ad_impressions table is empty; ingest ad impressions first "
                          "(`shoplens ingest WS FILE --kind ad_impressions`)")
-    events = ws.table("events") if needs_history else None
+    events = ws.table("events")
     if needs_history and events.empty:
         raise ValueError(f"{ws.path}: DIN needs behaviour events, and the events table is empty")
-    return impressions_with_context(impressions, ws.table("items"), events, max_history)
+    return impressions_with_context(impressions, ws.table("items"), events if len(events) else None, max_history)
+
+
+def _reads_events(model: CTRModelBase) -> bool:
+    """Whether the model's inputs are built from the events table (DIN's sequence, recent_category_share)."""
+    return bool(model.encoder_.sequence) or "recent_category_share" in model.encoder_.dense
 
 
 def fit_ctr(ws, model: str = "deepfm", *, name: str | None = None, valid_share: float = 0.1,
@@ -120,13 +145,13 @@ def serving_rows(model: CTRModelBase, users, items, impressions: pd.DataFrame, c
     for key, value in (context or {}).items():
         rows[key] = value
     at = pd.Timestamp(at) if at is not None else pd.Timestamp.now().floor("s")
-    rows = impressions_with_context(rows.assign(ts=at), catalogue, events if model.encoder_.sequence else None,
+    rows = impressions_with_context(rows.assign(ts=at), catalogue, events if _reads_events(model) else None,
                                     model.encoder_.max_seq_len)
     return model.encoder_.with_defaults(rows.drop(columns="ts"))
 
 
 def _workspace_serving_rows(ws, model: CTRModelBase, users, items, context=None, at=None) -> pd.DataFrame:
-    events = ws.table("events") if model.encoder_.sequence else None
+    events = ws.table("events") if _reads_events(model) else None
     return serving_rows(model, users, items, ws.table("ad_impressions"), ws.table("items"), events, context, at)
 
 

@@ -1,11 +1,11 @@
 """Whom to show a campaign to: expected clicks = P(user shows up during the campaign) × P(click | shown).
 
 The click probability is a (calibrated) CTR model's prediction for the (user, campaign item) pair; the
-"shows up" part — the user's interest in coming back at all — is estimated from recent activity, because an
-impression booked for a user who has churned is a wasted impression. A budget of N impressions is spent
-greedily on the (user, item) pairs with the most expected clicks, with at most `frequency_cap` impressions
-per user and one impression per (user, item). There is no ad-fatigue model: a user's second impression is
-worth what the model says for that second item.
+"shows up" part — the user's interest in coming back at all — is estimated from recent activity and calibrated
+on the previous campaign-length window, because an impression booked for a user who has churned is a wasted
+impression. A budget of N impressions is spent greedily on the (user, item) pairs with the most expected
+clicks, with at most `frequency_cap` impressions per user and one impression per (user, item). There is no
+ad-fatigue model: a user's second impression is worth what the model says for that second item.
 
 Baselines: random users (random campaign items) and popularity (the most active users, shown the campaign's
 most shown items). `simulated_ctr` and `simulated_reach` give the simulator's ground truth for both parts.
@@ -15,14 +15,38 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.isotonic import IsotonicRegression
 
 DAY = pd.Timedelta(days=1)
 
 
-def activity_reach(events: pd.DataFrame, at, campaign_days: int = 7, lookback_days: int = 28) -> pd.Series:
-    """P(user is active at least once in the `campaign_days` after `at`), per user_id, from the share of the
-    last `lookback_days` on which the user had an event (a daily Poisson rate). Users with no recent events: 0."""
+def activity_reach(events: pd.DataFrame, at, campaign_days: int = 7, lookback_days: int = 28,
+                   calibrated: bool = True) -> pd.Series:
+    """P(user is active at least once in the `campaign_days` after `at`), per user_id.
+
+    The raw estimate is a daily Poisson rate from the share of the last `lookback_days` on which the user had an
+    event (0 with no recent events). Ranking users by a noisy estimate picks the ones it overrates, so by default
+    the estimate is calibrated on the past: computed as of `at − campaign_days`, an isotonic map from it to
+    "was active in [at − campaign_days, at)" is fitted and applied to the estimate as of `at` (the raw estimate
+    is kept when that window has no events, or everyone or no one came back)."""
     at = pd.Timestamp(at)
+    raw = _daily_rate_reach(events, at, campaign_days, lookback_days)
+    if not calibrated:
+        return raw
+    backtest_at = at - campaign_days * DAY
+    past = events[events["ts"] < backtest_at]
+    if past.empty:
+        return raw
+    past_estimate = _daily_rate_reach(past, backtest_at, campaign_days, lookback_days)
+    in_window = events[(events["ts"] >= backtest_at) & (events["ts"] < at)]
+    came_back = past_estimate.index.isin(in_window["user_id"])
+    if came_back.all() or not came_back.any():
+        return raw
+    isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(past_estimate, came_back)
+    return pd.Series(isotonic.predict(raw.to_numpy()), index=raw.index, name="reach")
+
+
+def _daily_rate_reach(events: pd.DataFrame, at: pd.Timestamp, campaign_days: int, lookback_days: int) -> pd.Series:
     recent = events[(events["ts"] < at) & (events["ts"] >= at - lookback_days * DAY)]
     active_days = recent.assign(day=recent["ts"].dt.floor("D")).groupby("user_id")["day"].nunique()
     daily_rate = -np.log1p(-np.minimum(active_days / lookback_days, 0.999))

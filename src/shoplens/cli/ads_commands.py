@@ -62,7 +62,8 @@ def target(workspace: Path = typer.Argument(..., help="workspace folder"),
         print(chosen.to_json(orient="records", force_ascii=False))
         return
     console.print(f"{len(chosen):,} impressions to {chosen['user_id'].nunique():,} users; "
-                  f"expected clicks {chosen['expected_clicks'].sum():.1f} (a ranking score: see docs/benchmarks.md)")
+                  f"expected clicks {chosen['expected_clicks'].sum():.1f} (on the simulator, tightly targeted "
+                  "forecasts ran up to ~2x high: docs/benchmarks.md)")
     print_frame(chosen, title="best impressions first")
 
 
