@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from servers import ServerProcess, build_shop
+from servers import build_shop
+from shoplens.serve.process import ServerProcess
 from shoplens.workspace import Workspace
 
 CHROMIUM = os.environ.get("SHOPLENS_CHROMIUM", "/usr/bin/chromium")

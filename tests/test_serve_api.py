@@ -249,6 +249,7 @@ def test_dashboard_page_and_assets_are_served(client):
 
 def test_metrics_expose_latency_histograms_per_route(client):
     client.get("/recommend", params={"user": a_user(client)})
+    client.get(f"/profile/{a_user(client)}")
     text = client.get("/metrics").text
     assert 'shoplens_request_duration_seconds_bucket{le="0.005",method="GET",route="/recommend"}' in text
     assert 'route="/profile/{user}"' in text

@@ -7,7 +7,8 @@ import time
 import httpx
 import pytest
 
-from servers import ServerProcess, build_shop
+from servers import build_shop
+from shoplens.serve.process import ServerProcess
 from shoplens.workspace import Workspace
 
 

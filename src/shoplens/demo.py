@@ -47,6 +47,8 @@ def run_demo(workspace: Path | None = None, n_users: int = 2000, n_items: int = 
     console.print("seconds per part: " + ", ".join(f"{name} {s:.0f}" for name, s in seconds.items()))
     console.print(f"workspace: [bold]{ws.path}[/]  ({time.perf_counter() - started:.0f} s)")
     console.print(f"look around: [cyan]shoplens info {ws.path}[/]  ·  one user: [cyan]{user}[/]")
+    console.print(f"the dashboard and REST API on this workspace: [cyan]shoplens serve {ws.path}[/], then open "
+                  f"[cyan]http://127.0.0.1:8000/?user={user}[/] (API docs at /docs)")
     ws.close()
     return ws
 

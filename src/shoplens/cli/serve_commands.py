@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from shoplens.cli import app, console, fail, open_workspace
+from shoplens.cli import app, bench_app, console, fail, open_workspace
 
 keys_app = typer.Typer(help="API keys: required by the service for writes and admin.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -26,7 +26,10 @@ def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
 
     from shoplens.serve import create_app
 
+    import torch
+
     open_workspace(workspace).close()  # a clear error for a wrong path, before the server starts
+    torch.set_num_threads(1)  # a request's tensors are tiny: threads per op cost more than they save
     # One process: DuckDB allows one writing process per file, and the app serialises access to it.
     console.print(f"dashboard: [cyan]http://{host}:{port}/[/]  ·  API docs: [cyan]http://{host}:{port}/docs[/]")
     uvicorn.run(create_app(workspace, read_key_required=read_key_required, cors_origins=tuple(cors_origin or ()),
@@ -61,3 +64,18 @@ def keys_revoke(workspace: Path = typer.Argument(..., help="workspace folder"), 
         if not revoke_key(ws, key_id):
             fail(f"no active key with id {key_id!r}")
     console.print(f"revoked {key_id}")
+
+
+@bench_app.command("service")
+def bench_service(endpoint: str = typer.Option("recommend", help="recommend | search"),
+                  seconds: int = typer.Option(30, help="load duration"),
+                  connections: int = typer.Option(32, help="concurrent connections"),
+                  workspace: Optional[Path] = typer.Option(None, help="serve this workspace (default: build the demo shop)"),
+                  quick: bool = typer.Option(False, help="a small shop, 5 s of load"),
+                  out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Requests/s and latency percentiles of one endpoint under wrk on loopback, beside /healthz's ceiling."""
+    from shoplens.bench import service as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run(endpoint=endpoint, seconds=seconds, connections=connections, workspace=workspace,
+                           quick=quick), console, out)

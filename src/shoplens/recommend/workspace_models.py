@@ -67,6 +67,17 @@ def event_sequences(events: pd.DataFrame) -> tuple[Vocab, Vocab, list[np.ndarray
     return users, items, np.split(item_index[order], bounds), np.split(seconds[order], bounds)
 
 
+def stored_history(ws, user) -> tuple[list[str], np.ndarray]:
+    """A stored user's item ids in time order and their event times in seconds (events without an item are
+    skipped); KeyError when the user has no events."""
+    rows = ws.connect().execute(
+        "SELECT item_id, epoch(ts) FROM events WHERE user_id = ? AND item_id IS NOT NULL ORDER BY ts, _row",
+        [str(user)]).fetchall()
+    if not rows:
+        raise KeyError(f"user {user!r} has no events in the workspace")
+    return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int64)
+
+
 class WorkspaceRecommender:
     """A trained model plus the vocabularies that translate external ids."""
 
@@ -102,12 +113,7 @@ class WorkspaceRecommender:
 
     def user_history(self, user) -> tuple[np.ndarray, np.ndarray]:
         """A stored user's current known items (time order) and their timestamps in seconds."""
-        rows = self.ws.connect().execute(
-            "SELECT item_id, epoch(ts) FROM events WHERE user_id = ? AND item_id IS NOT NULL ORDER BY ts, _row",
-            [str(user)]).fetchall()
-        if not rows:
-            raise KeyError(f"user {user!r} has no events in the workspace")
-        return self._indices([r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int64))
+        return self._indices(*stored_history(self.ws, user))
 
     def _indices(self, item_ids, times=None):
         index = self.items.lookup(item_ids)
@@ -115,15 +121,16 @@ class WorkspaceRecommender:
         times = np.zeros(len(index), np.int64) if times is None else np.asarray(times)
         return collapse_repeats(index[known], times[known])
 
-    def _history(self, user, history):
+    def _history(self, user, history, times=None):
         if (user is None) == (history is None):
             raise ValueError("give exactly one of user= or history=")
-        return self.user_history(user) if user is not None else self._indices(list(history))
+        return self.user_history(user) if user is not None else self._indices(list(history), times)
 
     def recommend(self, user=None, history: Sequence[str] | None = None, k: int = 10, exclude_seen: bool = True,
-                  filter: Callable[[str], bool] | None = None) -> pd.DataFrame:
-        """Top-k for a stored user or a raw history of external item ids. `filter(item_id) -> bool` keeps items."""
-        indices, times = self._history(user, history)
+                  filter: Callable[[str], bool] | None = None, times: Sequence[int] | None = None) -> pd.DataFrame:
+        """Top-k for a stored user or a raw history of external item ids (with `times`, their event times in
+        seconds, for models that use time). `filter(item_id) -> bool` keeps items."""
+        indices, times = self._history(user, history, times)
         if hasattr(self.model, "last_hidden") and len(self.items) >= self.index_above:
             return self._recommend_from_index(indices, times, k, exclude_seen, filter)
         keep = None
@@ -153,9 +160,10 @@ class WorkspaceRecommender:
         top, scores = self.model.similar_items(self.items.index(item_id), k)
         return pd.DataFrame({"item_id": self.items.ids(top), "similarity": scores})
 
-    def explain(self, user=None, item_id: str = "", history: Sequence[str] | None = None) -> pd.DataFrame:
+    def explain(self, user=None, item_id: str = "", history: Sequence[str] | None = None,
+                times: Sequence[int] | None = None) -> pd.DataFrame:
         """Which past items drove `item_id`'s score: the drop in score when each one is left out."""
-        indices, _ = self._history(user, history)
+        indices, _ = self._history(user, history, times)
         drops = self.model.explain(indices, self.items.index(item_id))
         frame = pd.DataFrame({"item_id": self.items.ids([i for i, _ in drops]), "influence": [d for _, d in drops]})
         # an item seen several times counts once, by its most influential occurrence

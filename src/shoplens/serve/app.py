@@ -55,27 +55,33 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-def _add_metrics(app: FastAPI) -> None:
-    """Request latency histograms per route template (not per raw path, so ids don't explode the label set)."""
-    registry = CollectorRegistry()  # per app: several apps in one process (tests) must not clash
-    latency = Histogram("shoplens_request_duration_seconds", "Request latency by route", ["method", "route"],
-                        registry=registry)
-    requests = Counter("shoplens_requests_total", "Requests by route and status", ["method", "route", "status"],
-                       registry=registry)
+class RequestMetrics:
+    """ASGI middleware: latency histogram and request counter per route template (not per raw path, so ids
+    don't explode the label set). Plain ASGI: Starlette's BaseHTTPMiddleware costs more than a request itself."""
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        latency.labels(request.method, name).observe(time.perf_counter() - start)
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        return response
+    def __init__(self, app, registry: CollectorRegistry):
+        self.app = app
+        self.latency = Histogram("shoplens_request_duration_seconds", "Request latency by route",
+                                 ["method", "route"], registry=registry)
+        self.requests = Counter("shoplens_requests_total", "Requests by route and status",
+                                ["method", "route", "status"], registry=registry)
 
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start, status = time.perf_counter(), [500]
+
+        async def send_and_record_status(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")  # set by the router once matched
+            self.latency.labels(scope["method"], route).observe(time.perf_counter() - start)
+            self.requests.labels(scope["method"], route, str(status[0])).inc()
 
 
 def create_app(workspace_path, *, read_key_required: bool = False, max_body_bytes: int = 1_000_000,
@@ -95,7 +101,7 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
                              "reason": error.reason}, status_code=422)
 
     @app.get("/healthz", tags=["admin"])
-    def healthz(service: Service = Depends(get_service)) -> dict:
+    async def healthz(service: Service = Depends(get_service)) -> dict:
         return {"status": "ok", "workspace": service.ws.path.name}
 
     @app.get("/", include_in_schema=False)
@@ -105,7 +111,13 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (recommend, search, reviews, catalog, customers, forecast, events, admin):
         app.include_router(module.router)
-    _add_metrics(app)
+    registry = CollectorRegistry()  # per app: several apps in one process (tests) must not clash
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(RequestMetrics, registry=registry)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"],
                            allow_headers=["*"])

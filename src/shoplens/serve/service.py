@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from fastapi import HTTPException, Request
@@ -59,7 +60,8 @@ class Published:
 class Service:
     """The workspace and what is served from it, shared by all requests of one process."""
 
-    def __init__(self, ws: Workspace, read_key_required: bool = False, check_seconds: float = 1.0):
+    def __init__(self, ws: Workspace, read_key_required: bool = False, check_seconds: float = 1.0,
+                 max_cached_users: int = 100_000):
         self.ws = ws
         self.read_key_required = read_key_required
         self.check_seconds = check_seconds
@@ -67,6 +69,9 @@ class Service:
         self._recommenders: dict[str, Published] = {}
         self._search: dict[str, Published] = {}
         self._results: dict[tuple, tuple[tuple, object]] = {}  # key -> (data version, result)
+        self._histories: OrderedDict[str, tuple] = OrderedDict()  # user -> stored history, least recent first
+        self._history_generation = 0
+        self.max_cached_users = max_cached_users
         self._registry_lock = threading.Lock()
         self.jobs: dict[str, dict] = {}  # background fits started through /admin/fit
 
@@ -135,6 +140,33 @@ class Service:
         self._results = {}
         return {"recommenders": {name: p.version for name, p in sorted(self._recommenders.items())},
                 "search": {part: p.version for part, p in sorted(self._search.items())}}
+
+    # ------------------------------------------------------------------------------------------- histories
+    def user_history(self, user: str) -> tuple[list[str], object]:
+        """A stored user's item ids and event times (`stored_history`), kept in memory until POST /events
+        changes that user's events: reading them is most of what /recommend would otherwise spend on DuckDB."""
+        from shoplens.recommend.workspace_models import stored_history
+
+        held = self._histories.get(user)
+        if held is not None:
+            self._histories.move_to_end(user)
+            return held
+        generation = self._history_generation
+        with self.db_lock:
+            held = stored_history(self.ws, user)  # KeyError for an unknown user
+        with self._registry_lock:
+            if generation == self._history_generation:  # no event arrived meanwhile that this read may miss
+                self._histories[user] = held
+                while len(self._histories) > self.max_cached_users:
+                    self._histories.popitem(last=False)
+        return held
+
+    def forget_histories(self, users) -> None:
+        """Called after new events are committed for `users`."""
+        with self._registry_lock:
+            self._history_generation += 1
+            for user in users:
+                self._histories.pop(str(user), None)
 
     def count(self, table: str) -> int:
         with self.db_lock:

@@ -40,5 +40,7 @@ def post_events(body: Event | list[Event], service: Service = Depends(get_servic
     frame = pd.DataFrame([event.model_dump(exclude_unset=True) for event in events])
     with service.db_lock:
         report = service.ws.ingest(frame, "events")
+    if "user_id" in frame:
+        service.forget_histories(frame["user_id"].dropna().astype(str).unique())
     return {"received": report.rows, "inserted": report.inserted, "replaced": report.replaced,
             "duplicate_batch": report.skipped_file}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shoplens.serve.service import NAME_PATTERN, Service, get_service
@@ -35,30 +36,30 @@ def _records(frame) -> list[dict]:
     return rows
 
 
-def _recommend(service: Service, model: str, k: int, explain: bool, **who) -> dict:
+def _recommend(service: Service, model: str, k: int, explain: bool, user: str | None = None,
+               history: list[str] | None = None) -> dict:
     recommender = service.recommender(model)
-    with service.db_lock:  # a stored user's history is read from the workspace
+    times = None
+    if user is not None:  # a stored user: their current events, from the service's history cache
         try:
-            items = recommender.recommend(k=k, **who)
-            if explain:
-                # why each item: the past items whose removal lowers its score most
-                reasons = {item: _records(recommender.explain(item_id=item, **who).head(3))
-                           for item in items["item_id"]}
+            history, times = service.user_history(user)
         except KeyError as error:
-            raise HTTPException(404, error.args[0] if error.args else str(error)) from None
+            raise HTTPException(404, error.args[0]) from None
+    items = recommender.recommend(history=history, times=times, k=k)
     recommendations = _records(items)
-    if explain:
+    if explain:  # why each item: the past items whose removal lowers its score most
         for row in recommendations:
-            row["because"] = reasons[row["item_id"]]
+            row["because"] = _records(recommender.explain(item_id=row["item_id"], history=history, times=times).head(3))
     return {"model": model, "version": recommender.version, "recommendations": recommendations}
 
 
-@router.get("/recommend")
+@router.get("/recommend", response_class=JSONResponse)
 def recommend_for_user(user: str = Query(min_length=1, description="a user id with events in the workspace"),
                        k: int = TopK, model: str = ModelName, explain: bool = False,
-                       service: Service = Depends(get_service)) -> dict:
+                       service: Service = Depends(get_service)) -> JSONResponse:
     """Top-k items for a stored user, from their current events (new events count at once, no retraining)."""
-    return {"user": user, **_recommend(service, model, k, explain, user=user)}
+    # The JSON is built here, not by FastAPI's generic encoder: this is the hottest route.
+    return JSONResponse({"user": user, **_recommend(service, model, k, explain, user=user)})
 
 
 @router.post("/recommend")
