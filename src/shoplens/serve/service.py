@@ -173,8 +173,9 @@ class Service:
             return self.ws.count(table)
 
     # ---------------------------------------------------------------------------------------- derived results
-    def cached(self, key: tuple, tables: tuple[str, ...], compute: Callable[[], object]):
-        """`compute()` (run under the db lock), kept until one of `tables` receives new rows."""
+    def cached(self, key: tuple, tables: tuple[str, ...], compute: Callable[[Workspace], object]):
+        """`compute(ws)`, kept until one of `tables` receives new rows. It runs on a DuckDB connection of its
+        own: a forecast or a churn model takes seconds, and other requests keep using the shared one."""
         from shoplens.data.ingest import LOG_TABLE
 
         with self.db_lock:
@@ -182,12 +183,18 @@ class Service:
             version = tuple(self.ws.connect().execute(
                 f"SELECT count(*), max(ingested_at) FROM {LOG_TABLE} WHERE table_name IN ({', '.join(marks)})"
             ).fetchall()[0])
-            held = self._results.get(key)
-            if held is not None and held[0] == version:
-                return held[1]
-            result = compute()
+        held = self._results.get(key)
+        if held is not None and held[0] == version:
+            return held[1]
+        with self.own_workspace() as own:
+            result = compute(own)
         self._results = {**self._results, key: (version, result)}
         return result
+
+    def own_workspace(self) -> Workspace:
+        """The served workspace on a new connection of its own, for slow reads that must not hold `db_lock`
+        (connections to one DuckDB database may be used from different threads, one each)."""
+        return Workspace.open(self.ws.path)
 
     def _locked(self, function, *args):
         with self.db_lock:

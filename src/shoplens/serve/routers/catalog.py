@@ -39,7 +39,7 @@ def categorize(body: CategorizeRequest, service: Service = Depends(get_service))
     """Predict categories for titles, with a model learnt from the workspace's categorised items (refitted
     when the items table changes). Low-confidence predictions are flagged for human review."""
     try:
-        model = service.cached(("categorizer",), ("items",), lambda: _fit_categorizer(service.ws))
+        model = service.cached(("categorizer",), ("items",), _fit_categorizer)
     except ValueError as error:
         raise HTTPException(409, str(error)) from None
     titles = pd.Series([item.title for item in body.items])

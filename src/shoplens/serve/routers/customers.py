@@ -16,9 +16,9 @@ def profile(user: str, service: Service = Depends(get_service)) -> dict:
     """A user's interests, history summary and RFM segment."""
     from shoplens.customers.jobs import workspace_profile
 
-    with service.db_lock:
+    with service.own_workspace() as ws:
         try:
-            result = workspace_profile(service.ws, user)
+            result = workspace_profile(ws, user)
         except KeyError as error:
             raise HTTPException(404, error.args[0] if error.args else str(error)) from None
     return json_ready(result)
@@ -37,7 +37,7 @@ def churn(budget: int | None = Query(None, ge=1, description="flag at most this 
     try:  # a model is trained per request kind: keep its answer until new events arrive
         at_risk, summary = service.cached(
             ("churn", budget, precision, horizon_days), ("events",),
-            lambda: workspace_churn(service.ws, budget=budget, precision=precision, horizon_days=horizon_days))
+            lambda ws: workspace_churn(ws, budget=budget, precision=precision, horizon_days=horizon_days))
     except ValueError as error:  # e.g. too little purchase history to train on
         raise HTTPException(422, str(error)) from None
     return {"summary": json_ready(summary), "at_risk": json_ready(at_risk.reset_index().to_dict(orient="records"))}

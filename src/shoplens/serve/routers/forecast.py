@@ -39,7 +39,7 @@ def forecast(level: str = Query("category", pattern="^(item|item_store|store|cat
         raise HTTPException(404, "the workspace has no sales; ingest some first")
     try:
         full = service.cached(("forecast", level, horizon, model), ("sales", "items"),
-                              lambda: _forecast(service.ws, level, horizon, model))
+                              lambda ws: _forecast(ws, level, horizon, model))
     except (ValueError, KeyError) as error:
         raise HTTPException(422, str(error.args[0] if error.args else error)) from None
     chosen = series if series is not None else full["series_by_volume"][0]

@@ -33,7 +33,7 @@ def analyze_stored(item: str | None = Query(None, max_length=200, description="o
     if not service.count("reviews"):
         raise HTTPException(404, "the workspace has no reviews; ingest some first")
     try:
-        summary = service.cached(("reviews", item, top), ("reviews",), lambda: analyze_workspace(service.ws, item, top))
+        summary = service.cached(("reviews", item, top), ("reviews",), lambda ws: analyze_workspace(ws, item, top))
     except ValueError:  # an item without reviews
         raise HTTPException(404, f"item {item!r} has no reviews") from None
     return json_ready(summary)
