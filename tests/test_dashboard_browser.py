@@ -23,9 +23,9 @@ def shop(tmp_path_factory):
     path = tmp_path_factory.mktemp("dashboard") / "ws"
     build_shop(path)
     with Workspace.open(path) as ws:
-        items = ws.table("items")
+        items, reviews = ws.table("items"), ws.table("reviews")
     with ServerProcess(path) as server:
-        yield server, items
+        yield server, items, reviews
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def page():
 
 
 def test_dashboard_search_and_recommendation_click(shop, page):
-    server, items = shop
+    server, items, reviews = shop
     page.goto(server.url + "/", timeout=120_000)
     for panel in ("profile", "history", "recommendations", "forecast", "churn"):
         expect(page.locator(f"#{panel}[data-ready='1']")).to_be_visible(timeout=120_000)
@@ -64,6 +64,8 @@ def test_dashboard_search_and_recommendation_click(shop, page):
     recommended.first.click()
     expect(page.locator("#product-title")).to_have_text(titles[chosen], timeout=60_000)
     expect(page.locator("#reviews[data-ready='1']")).to_be_visible(timeout=60_000)
+    n_reviews = int((reviews["item_id"].astype(str) == chosen).sum())
+    expect(page.locator("#reviews")).to_contain_text(f"{n_reviews} reviews" if n_reviews else "has no reviews")
     assert page.locator(".panel .error").count() == 0, page.locator(".panel .error").all_inner_texts()
 
     # The Chinese search result is drawn with a CJK font (fonts-noto-cjk), not tofu boxes: ask Chromium which

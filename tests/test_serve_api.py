@@ -82,6 +82,20 @@ def test_posted_events_change_recommendations_without_retraining(client, key):
     assert not set(new_items) & set(after)  # the newly seen items are now excluded as seen
 
 
+def test_an_event_moved_to_another_user_leaves_the_cached_history(client, key):
+    service = client.app.state.service
+    events = events_table(client)
+    users = events["user_id"].astype(str).unique()[:2]
+    seen = set(events.loc[events["user_id"].astype(str) == users[0], "item_id"].dropna().astype(str))
+    item = next(i for i in events["item_id"].dropna().astype(str).unique() if i not in seen)
+    later = (pd.to_datetime(events["ts"]).max() + pd.Timedelta(hours=2)).isoformat()
+    event = {"user_id": users[0], "item_id": item, "event": "view", "ts": later, "event_id": "moved-1"}
+    assert client.post("/events", json=event, headers=key).status_code == 200
+    assert service.user_history(users[0])[0][-1] == item  # now cached, with the event
+    assert client.post("/events", json={**event, "user_id": users[1]}, headers=key).json()["replaced"] == 1
+    assert item not in service.user_history(users[0])[0] and service.user_history(users[1])[0][-1] == item
+
+
 def test_resending_an_event_id_stores_it_once(client, key):
     event = {"user_id": "new-user", "item_id": None, "event": "search", "query": "茶杯",
              "ts": "2025-03-01T10:00:00", "event_id": "once-1"}

@@ -17,9 +17,15 @@ from collections.abc import Callable
 
 from fastapi import HTTPException, Request
 
+from shoplens.data.ingest import LOG_TABLE
+from shoplens.recommend.workspace_models import load_workspace_model, published_version, stored_history
+from shoplens.search.index import cached_encoder
+from shoplens.search.suggest import QuerySuggester
+from shoplens.search.workspace import RECOMMENDER_PREFERENCE, load_index, published_path
 from shoplens.workspace import Workspace
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # model names from requests: never a path
+MAX_CACHED_RESULTS = 256  # forecasts, churn lists, review summaries kept per process
 
 
 def check_name(name: str, what: str = "model") -> str:
@@ -78,8 +84,6 @@ class Service:
     # ------------------------------------------------------------------------------------------------ models
     def recommender(self, name: str):
         """The published recommender `name` (404 when none is fitted)."""
-        from shoplens.recommend.workspace_models import load_workspace_model, published_version
-
         check_name(name)
         published = self._recommenders.get(name)
         if published is None:
@@ -96,24 +100,15 @@ class Service:
 
     def personalising_recommender(self):
         """The recommender search personalises with: the first fitted one in the search module's preference."""
-        from shoplens.recommend.workspace_models import published_version
-        from shoplens.search.workspace import RECOMMENDER_PREFERENCE
-
         for name in RECOMMENDER_PREFERENCE:
             if name in self._recommenders or published_version(self.ws, name) is not None:
                 return self.recommender(name)
         return None
 
     def search_index(self):
-        from shoplens.search.workspace import load_index
-
         return self._search_artifact("index", lambda: self._locked(load_index, self.ws))
 
     def suggester(self):
-        from shoplens.search.index import cached_encoder
-        from shoplens.search.suggest import QuerySuggester
-        from shoplens.search.workspace import published_path
-
         def load():
             suggester = QuerySuggester.load(published_path(self.ws, "suggest"))
             if suggester.encoder:
@@ -145,12 +140,11 @@ class Service:
     def user_history(self, user: str) -> tuple[list[str], object]:
         """A stored user's item ids and event times (`stored_history`), kept in memory until POST /events
         changes that user's events: reading them is most of what /recommend would otherwise spend on DuckDB."""
-        from shoplens.recommend.workspace_models import stored_history
-
-        held = self._histories.get(user)
-        if held is not None:
-            self._histories.move_to_end(user)
-            return held
+        with self._registry_lock:
+            held = self._histories.get(user)
+            if held is not None:
+                self._histories.move_to_end(user)
+                return held
         generation = self._history_generation
         with self.db_lock:
             held = stored_history(self.ws, user)  # KeyError for an unknown user
@@ -161,11 +155,13 @@ class Service:
                     self._histories.popitem(last=False)
         return held
 
-    def forget_histories(self, users) -> None:
-        """Called after new events are committed for `users`."""
+    def forget_histories(self, users=None) -> None:
+        """Called after new events are committed for `users` (None: for anyone, e.g. after replacements)."""
         with self._registry_lock:
             self._history_generation += 1
-            for user in users:
+            if users is None:
+                self._histories.clear()
+            for user in users if users is not None else ():
                 self._histories.pop(str(user), None)
 
     def count(self, table: str) -> int:
@@ -176,8 +172,6 @@ class Service:
     def cached(self, key: tuple, tables: tuple[str, ...], compute: Callable[[Workspace], object]):
         """`compute(ws)`, kept until one of `tables` receives new rows. It runs on a DuckDB connection of its
         own: a forecast or a churn model takes seconds, and other requests keep using the shared one."""
-        from shoplens.data.ingest import LOG_TABLE
-
         with self.db_lock:
             marks = [f"'{t}'" for t in tables]
             version = tuple(self.ws.connect().execute(
@@ -188,7 +182,8 @@ class Service:
             return held[1]
         with self.own_workspace() as own:
             result = compute(own)
-        self._results = {**self._results, key: (version, result)}
+        kept = list(self._results.items())[-(MAX_CACHED_RESULTS - 1):]  # the oldest answers go first
+        self._results = {**dict(kept), key: (version, result)}
         return result
 
     def own_workspace(self) -> Workspace:

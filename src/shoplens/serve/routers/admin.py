@@ -10,6 +10,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from shoplens.recommend.workspace_models import fit_workspace_model
 from shoplens.serve.keys import require_key
 from shoplens.serve.service import NAME_PATTERN, Service, get_service
 from shoplens.workspace import Workspace
@@ -25,8 +26,6 @@ class FitRequest(BaseModel):
 
 
 def _fit(path, job: dict, request: FitRequest) -> None:
-    from shoplens.recommend.workspace_models import fit_workspace_model
-
     params = {k: v for k, v in (("max_epochs", request.max_epochs), ("max_seconds", request.max_seconds))
               if v is not None}
     try:

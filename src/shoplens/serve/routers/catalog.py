@@ -6,6 +6,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from shoplens.catalog.categorize import CategoryClassifier
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
 from shoplens.serve.service import Service, get_service
@@ -24,8 +25,6 @@ class CategorizeRequest(BaseModel):
 
 def _fit_categorizer(ws):
     """A classifier learnt from the workspace's items that have a category."""
-    from shoplens.catalog.categorize import CategoryClassifier
-
     items = ws.table("items")
     labelled = items[items["category"].notna() & (items["category"].astype(str).str.strip() != "")]
     if labelled["category"].nunique() < 2:

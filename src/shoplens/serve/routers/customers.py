@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from shoplens.customers.jobs import workspace_churn, workspace_profile
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
 from shoplens.serve.service import Service, get_service
@@ -14,8 +15,6 @@ router = APIRouter(tags=["customers"], dependencies=[Depends(require_read_key)])
 @router.get("/profile/{user}")
 def profile(user: str, service: Service = Depends(get_service)) -> dict:
     """A user's interests, history summary and RFM segment."""
-    from shoplens.customers.jobs import workspace_profile
-
     with service.own_workspace() as ws:
         try:
             result = workspace_profile(ws, user)
@@ -30,7 +29,6 @@ def churn(budget: int | None = Query(None, ge=1, description="flag at most this 
           horizon_days: float = Query(90.0, gt=0, le=3650, description="no purchase within this many days = churned"),
           service: Service = Depends(get_service)) -> dict:
     """Customers at risk of not buying again, with reasons and value at risk."""
-    from shoplens.customers.jobs import workspace_churn
 
     if budget is not None and precision is not None:
         raise HTTPException(422, "give budget or precision, not both")

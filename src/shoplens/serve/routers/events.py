@@ -6,8 +6,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from shoplens.serve.service import Service, get_service
 from shoplens.serve.keys import require_key
+from shoplens.serve.service import Service, get_service
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_key)])
 
@@ -40,7 +40,7 @@ def post_events(body: Event | list[Event], service: Service = Depends(get_servic
     frame = pd.DataFrame([event.model_dump(exclude_unset=True) for event in events])
     with service.db_lock:
         report = service.ws.ingest(frame, "events")
-    if "user_id" in frame:
-        service.forget_histories(frame["user_id"].dropna().astype(str).unique())
+    # a replaced event (same event_id) may have belonged to another user: then forget every cached history
+    service.forget_histories(None if report.replaced else frame["user_id"].dropna().astype(str).unique())
     return {"received": report.rows, "inserted": report.inserted, "replaced": report.replaced,
             "duplicate_batch": report.skipped_file}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from shoplens.forecast import forecast_workspace
+from shoplens.forecast.base import DS, ID, Y, prepare, to_long
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
 from shoplens.serve.service import Service, get_service
@@ -14,9 +16,6 @@ HISTORY_HORIZONS = 4  # history shown: this many horizons back
 
 
 def _forecast(ws, level: str, horizon: int, model: str) -> dict:
-    from shoplens.forecast import forecast_workspace
-    from shoplens.forecast.base import DS, ID, Y, prepare, to_long
-
     result = forecast_workspace(ws, horizon=horizon, level=level, model=model, chart=False, n_estimators=50)
     items = ws.table("items") if level == "category" else None
     panel, _ = prepare(to_long(ws.table("sales"), level, items=items))

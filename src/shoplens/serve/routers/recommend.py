@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from shoplens.serve.service import NAME_PATTERN, Service, get_service
 from shoplens.serve.keys import require_read_key
+from shoplens.serve.service import NAME_PATTERN, Service, get_service
 
 router = APIRouter(tags=["recommend"], dependencies=[Depends(require_read_key)])
 

@@ -6,6 +6,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from shoplens.reviews import analyze_workspace
+from shoplens.reviews.summary import analyze_reviews
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
 from shoplens.serve.service import Service, get_service
@@ -28,7 +30,6 @@ class ReviewsRequest(BaseModel):
 def analyze_stored(item: str | None = Query(None, max_length=200, description="one product (default: all)"),
                    top: int = Query(5, ge=1, le=50), service: Service = Depends(get_service)) -> dict:
     """Aspects with polarity, counts and examples, keywords and mean rating of the workspace's reviews."""
-    from shoplens.reviews import analyze_workspace
 
     if not service.count("reviews"):
         raise HTTPException(404, "the workspace has no reviews; ingest some first")
@@ -42,8 +43,6 @@ def analyze_stored(item: str | None = Query(None, max_length=200, description="o
 @router.post("/reviews/analyze")
 def analyze_posted(body: ReviewsRequest) -> dict:
     """The same summary for reviews sent in the request (nothing is stored)."""
-    from shoplens.reviews.summary import analyze_reviews
-
     frame = pd.DataFrame([review.model_dump() for review in body.reviews])
     frame.insert(0, "review_id", [str(i) for i in range(len(frame))])
     return json_ready(analyze_reviews(frame, top=body.top))

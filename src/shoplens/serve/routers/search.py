@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from shoplens.serve.service import Service, get_service
+from shoplens.search.workspace import search
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
+from shoplens.serve.service import Service, get_service
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 
@@ -18,7 +19,6 @@ def search_items(q: str = Query(min_length=1, max_length=500), k: int = Query(10
                  mode: str = Query("hybrid", pattern="^(hybrid|keyword|dense)$"),
                  service: Service = Depends(get_service)) -> dict:
     """Hybrid keyword + embedding search, optionally filtered and personalised."""
-    from shoplens.search.workspace import search
 
     index = service.search_index()
     recommender = service.personalising_recommender() if user is not None else None
