@@ -56,15 +56,19 @@ def test_rejects_one_class_and_non_binary_labels():
         SentimentClassifier().fit(POSITIVE + NEGATIVE, [2] * 12)
 
 
-def test_embedding_fusion_with_static_encoder(tmp_path):
+def test_embeddings_join_the_lexical_features_with_weight_chosen_on_validation(tmp_path):
     texts, labels = POSITIVE * 5 + NEGATIVE * 5, [1] * 30 + [0] * 30
-    model = SentimentClassifier(C=4.0, min_df=1, encoder="static", embedding_train_max=40,
+    model = SentimentClassifier(C_grid=(1.0, 4.0), min_df=1, encoder="static", embedding_weight_grid=(0.5, 2.0),
                                 embedding_cache=str(tmp_path / "cache.duckdb"))
     model.fit(texts, labels, POSITIVE + NEGATIVE, [1] * 6 + [0] * 6)
-    assert model.fusion_.coef_.shape == (1, 2)  # lexical and embedding logits
+    assert set(model.validation_accuracy_) == {(1.0, 0.5), (1.0, 2.0), (4.0, 0.5), (4.0, 2.0)}
+    assert model.embedding_weight_ in (0.5, 2.0)
+    static_dim = 64
+    assert model.head_.coef_.shape == (1, model.features_.n_features + static_dim)
     model.save(tmp_path / "m")
-    np.testing.assert_allclose(SentimentClassifier.load(tmp_path / "m").predict_proba(AWKWARD),
-                               model.predict_proba(AWKWARD), atol=1e-6)
+    loaded = SentimentClassifier.load(tmp_path / "m")
+    assert (loaded.C_, loaded.embedding_weight_) == (model.C_, model.embedding_weight_)
+    np.testing.assert_allclose(loaded.predict_proba(AWKWARD), model.predict_proba(AWKWARD), atol=1e-6)
 
 
 def test_lexical_features_round_trip_and_junk(tmp_path):
