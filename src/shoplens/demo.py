@@ -182,7 +182,7 @@ def section_ads(ws: Workspace, console: Console) -> None:
 
 def section_demand(ws: Workspace, console: Console) -> None:
     from shoplens.forecast import forecast_workspace
-    from shoplens.inventory import reorder_list
+    from shoplens.inventory import describe_safety, reorder_list
     from shoplens.pricing import recommend_price
 
     with console.status("forecasting sales per category (LightGBM, 80% intervals) ..."):
@@ -194,8 +194,9 @@ def section_demand(ws: Workspace, console: Console) -> None:
     console.print(f"price for {item}: elasticity {plan['elasticity']:.2f} (shrunk to its category), list price "
                   f"{plan['list_price']:.2f} -> discount {plan['plan_discount']:.0%} ({plan['plan_binding']}), "
                   f"expected profit {plan['plan_expected_profit']:,.0f} over {plan['horizon_days']} days")
-    with console.status("reorder list (service level 95%) ..."):
-        orders = reorder_list(ws, service_level=0.95, level="item", top=5)
+    with console.status("reorder list (service level 95%, safety factor measured on a 2-window backtest) ..."):
+        orders = reorder_list(ws, service_level=0.95, level="item", top=5, n_estimators=50)
+    console.print(describe_safety(orders.attrs["safety"], lead_time=7, review_period=7))
     table = Table("series", "mean demand", "safety stock", "reorder point", "order up to", title="Reorder list, 95% service level")
     for row in orders.head(5).itertuples():
         table.add_row(str(row.unique_id), f"{row.mean_demand:.0f}", f"{row.safety_stock:.0f}", f"{row.reorder_point:.0f}",

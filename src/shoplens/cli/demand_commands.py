@@ -62,19 +62,29 @@ def price(workspace: Path = typer.Argument(..., help="workspace folder"), item: 
 def inventory(workspace: Path = typer.Argument(..., help="workspace folder"),
               service_level: float = typer.Option(0.95, help="target probability of no stock-out per cycle"),
               lead_time: int = typer.Option(7, help="days"), review_period: int = typer.Option(7, help="days"),
+              calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate",
+                                             help="measure the safety factor on a 2-window backtest of the forecast "
+                                                  "(2 more fits); off: normal z, days treated as independent"),
               top: int = typer.Option(20, help="rows to show"), as_json: bool = typer.Option(False, "--json")):
     """Safety stock, reorder point and order-up-to level per series from forecast quantiles."""
-    from shoplens.inventory import reorder_list
+    from shoplens.inventory import describe_safety, reorder_list
 
     with open_workspace(workspace) as ws:
         try:
-            table = reorder_list(ws, service_level=service_level, lead_time=lead_time, review_period=review_period)
+            with console.status("forecasting" + (" and backtesting the safety factor ..." if calibrate else " ...")):
+                table = reorder_list(ws, service_level=service_level, lead_time=lead_time,
+                                     review_period=review_period, calibrate=calibrate)
         except ValueError as e:
             fail(str(e))
+    safety = table.attrs["safety"]
     if as_json:
         print(table.reset_index().to_json(orient="records", force_ascii=False))
-    else:
-        print_frame(table.reset_index(), title=f"reorder list, service level {service_level:.0%}", limit=top)
+        return
+    for note in table.attrs["notes"]:
+        console.print(f"note: {note}")
+    console.print(describe_safety(safety, lead_time=lead_time, review_period=review_period))
+    print_frame(table.reset_index(), title=f"reorder list, service level {service_level:.0%}, "
+                f"{'calibrated' if safety['rule'] == 'calibrated' else 'normal-z'} safety stock", limit=top)
 
 
 def _suite(module_name: str):
