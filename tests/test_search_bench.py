@@ -33,13 +33,18 @@ def test_relevance_part(homedepot_root, tmp_path):
     result = bench.run("relevance", quick=True, data=homedepot_root, encoder="static",
                        cache=tmp_path / "cache.duckdb")
     methods = {row["method"]: row for row in result.rows}
-    assert {"bm25s (peer)", "bm25", "bm25+typo", "dense-static", "hybrid-rrf (static)"} <= set(methods)
+    assert {"bm25s (peer)", "bm25", "bm25+typo", "bm25 (snowball)", "dense-static", "hybrid-rrf (static)",
+            "hybrid-learned (static)"} <= set(methods)
     for row in result.rows:
         assert 0 <= row["random"] <= row["ndcg@10"] + 1e-9 <= 1 + 1e-9 or row["method"].startswith("dense")
         assert row["lift"] == pytest.approx((row["ndcg@10"] - row["random"]) / (1 - row["random"]))
     assert methods["bm25"]["lift"] > 0.5  # the relevant titles share the query's noun
     assert 0 <= methods["bm25"]["recall@100 (full)"] <= 1
     assert set(result.metrics["tuned"]) == {"rrf_k", "rrf_keyword_weight", "weighted_keyword_weight"}
+    assert result.metrics["learned_fusion"]["params"] in bench.LEARNED_GRID
+    target = result.metrics["target"]
+    assert target["ratio_vs_bm25+typo"] == pytest.approx(
+        target["best_hybrid_lift"] / result.metrics["eval/bm25+typo"]["lift"], abs=1e-3)
 
 
 def test_speed_part_reports_peer_side_by_side():
@@ -54,3 +59,27 @@ def test_speed_part_reports_peer_side_by_side():
 def test_unknown_part_is_refused():
     with pytest.raises(ValueError, match="part must be one of"):
         bench.run("typing")
+
+
+def test_category_names_as_queries_over_reviews():
+    from shoplens.search import SearchIndex
+
+    reviews = pd.DataFrame({
+        "review_id": range(40),
+        "text": [f"手机屏幕很清楚，电池耐用 {i}" if i % 2 else f"水果很新鲜，甜度刚好 {i}" for i in range(40)],
+        "category": ["手机" if i % 2 else "水果" for i in range(40)],
+    })
+    rows = bench.category_name_queries(reviews, SearchIndex(encoder="static"), per_category=15)
+    by_method = {row["method"]: row for row in rows}
+    assert set(by_method) == {"keyword", "dense", "hybrid-rrf", "hybrid-weighted"}
+    assert all(row["n"] == 2 for row in rows)
+    assert by_method["keyword"]["precision@10"] == 1.0 and by_method["keyword"]["ndcg@10"] == pytest.approx(1.0)
+    assert all(0 <= row["ndcg@10"] <= 1 for row in rows)
+
+
+def test_build_part_times_keyword_and_dense_apart():
+    result = bench.run("build", quick=True, n_items=120)
+    metrics = result.metrics
+    assert metrics["items"] == 120
+    assert metrics["total_seconds"] > 0 and metrics["keyword_seconds"] > 0
+    assert metrics["embedding_seconds"] == pytest.approx(metrics["total_seconds"] - metrics["keyword_seconds"], abs=0.02)

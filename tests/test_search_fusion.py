@@ -79,3 +79,19 @@ def test_rrf_gives_no_keyword_credit_without_a_match():
     fused = fuse(keyword, dense, "rrf", rrf_k=60)
     assert fused[1] > fused[0]  # the zero keyword scores tie: order comes from dense alone
     assert fused[0] == pytest.approx(0.5 / 62)
+
+
+def test_snowball_stemmer_option(tmp_path):
+    from shoplens.search import KeywordIndex
+
+    assert keyword_tokens("Ceiling Lighting", stemmer="snowball") == ["ceil", "light"]
+    assert keyword_tokens("Ceiling Lighting") == ["ceiling", "lighting"]  # the S-stemmer keeps -ing words
+    assert keyword_tokens("无线耳机", stemmer="snowball") == keyword_tokens("无线耳机")
+    titles = ["LED light fixture", "Garden hose"]
+    assert KeywordIndex(stemmer="s").fit(titles).scores("lighting", use_ngrams=False).max() == 0
+    snowball = KeywordIndex(stemmer="snowball").fit(titles)
+    assert snowball.search("lighting", k=2)[0].tolist() == [0]
+    snowball.save(tmp_path / "kw")
+    assert KeywordIndex.load(tmp_path / "kw").stemmer == "snowball"
+    with pytest.raises(ValueError, match="stemmer"):
+        KeywordIndex(stemmer="porter")

@@ -79,7 +79,7 @@ def suggest(workspace: Path = typer.Argument(..., help="workspace folder"), pref
 
 
 @bench_app.command("search")
-def bench_search(part: str = typer.Option("all", help="relevance | chinese | speed | all"),
+def bench_search(part: str = typer.Option("all", help="relevance | chinese | speed | build | all"),
                  encoder: Optional[str] = typer.Option(None, help="override the encoder of the part"),
                  quick: bool = typer.Option(False), data: Optional[Path] = typer.Option(None, "--data"),
                  out: Optional[Path] = typer.Option(None, help="save the result JSON here")):

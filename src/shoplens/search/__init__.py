@@ -4,12 +4,14 @@
     build_index(ws)                                    # items -> artifacts/search (incremental: update_index)
     search(ws, "无线蓝牙耳机", k=10, user="u42", filters=["price=0..300"]).items
     suggest(ws, "蓝牙")                                 # popular completions; similar_queries(ws, q) for neighbours
+    SearchIndex().fit(items).fit_fusion(judgements)    # learned fusion (LambdaRank) from judged query-item pairs
 """
 
 from shoplens.search.dense import DenseIndex
 from shoplens.search.hybrid import Filters, blend_personal, clean_query, fuse
 from shoplens.search.index import SearchIndex, SearchResult
 from shoplens.search.keyword import KeywordIndex, keyword_tokens
+from shoplens.search.learned import LearnedFusion
 from shoplens.search.suggest import QuerySuggester
 from shoplens.search.workspace import (
     build_index,
@@ -26,6 +28,7 @@ __all__ = [
     "DenseIndex",
     "Filters",
     "KeywordIndex",
+    "LearnedFusion",
     "QuerySuggester",
     "SearchIndex",
     "SearchResult",

