@@ -5,7 +5,8 @@ item text, hybrid search index with multilingual e5). wrk keeps `connections` co
 seconds against one endpoint — /recommend for a random stored user (history read from DuckDB, SASRec
 forward, top-k), or /search for a random past query (BM25 + e5 query embedding + fusion) — and reports
 requests/s and latency percentiles; errors are socket errors plus non-2xx answers. /healthz under the same
-load is the framework's ceiling on this machine, measured in the same run.
+load is the framework's ceiling on this machine, measured in the same run. With a closed loop of 32
+connections, mean latency = 32 / throughput: p99 <= 50 ms needs well over 640 requests/s.
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ def run_wrk(url: str, seconds: int, connections: int, script: Path | None = None
 
 def run(endpoint: str = "recommend", seconds: int = 30, connections: int = 32, workspace: Path | None = None,
         quick: bool = False) -> BenchResult:
-    from shoplens.recommend.workspace_models import published_version
-
+    """/recommend is measured twice in one run: as served (a user's answer is kept until their events or the
+    model change; with 1,000 users drawn at random most requests after the first second are repeats) and
+    with `--no-cache-answers` (every request reads the cached history and runs the model)."""
     if endpoint not in ("recommend", "search"):
         raise ValueError("endpoint must be recommend or search")
     if quick:
@@ -91,38 +93,58 @@ def run(endpoint: str = "recommend", seconds: int = 30, connections: int = 32, w
         with Stopwatch() as total:
             if workspace is None:
                 workspace = build_workspace(scratch / "ws", n_users=300 if quick else 2000, n_items=100 if quick else 500)
-            with Workspace.open(workspace) as ws:
-                if published_version(ws, "sasrec") is None:
-                    raise ValueError(f"{workspace} has no fitted sasrec recommender")
-                con = ws.connect()
-                values = [r[0] for r in con.execute(
-                    "SELECT DISTINCT user_id FROM events WHERE item_id IS NOT NULL ORDER BY 1 LIMIT 1000").fetchall()] \
-                    if endpoint == "recommend" else [r[0] for r in con.execute(
-                        "SELECT DISTINCT query FROM events WHERE query IS NOT NULL AND trim(query) <> '' "
-                        "ORDER BY 1 LIMIT 1000").fetchall()]
+            values = _request_values(workspace, endpoint)
             script = lua_script(scratch / f"{endpoint}.lua", endpoint, values)
-            with ServerProcess(workspace) as server:
-                base = server.url
-                for value in values[:20]:  # load the model / index and warm the caches
-                    params = {"user": value} if endpoint == "recommend" else {"q": value}
-                    reply = httpx.get(f"{base}/{endpoint}", params=params, timeout=120)
-                    if reply.status_code != 200:
-                        raise RuntimeError(f"warm-up request failed: {reply.status_code} {reply.text[:300]}")
-                ceiling = run_wrk(f"{base}/healthz", min(seconds, 10), connections)
-                measured = run_wrk(base, seconds, connections, script)
+            configurations = {"as served": ()}
+            if endpoint == "recommend":
+                configurations["every request computed (--no-cache-answers)"] = ("--no-cache-answers",)
+            measured, ceiling = {}, None
+            for name, args in configurations.items():
+                with ServerProcess(workspace, *args) as server:
+                    _warm_up(server.url, endpoint, values[:20])
+                    if ceiling is None:
+                        ceiling = run_wrk(f"{server.url}/healthz", min(seconds, 10), connections)
+                    measured[name] = run_wrk(server.url, seconds, connections, script)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    metrics = {**measured, "distinct_" + ("users" if endpoint == "recommend" else "queries"): len(values)}
+    served = measured["as served"]
+    metrics = {**served, "distinct_" + ("users" if endpoint == "recommend" else "queries"): len(values)}
     if endpoint in TARGET:
         goal = TARGET[endpoint]
-        metrics["meets_target"] = (measured["requests_per_s"] >= goal["requests_per_s"]
-                                   and measured["p99_ms"] <= goal["p99_ms"] and measured["errors"] == 0)
+        meets = lambda m: (m["requests_per_s"] >= goal["requests_per_s"]  # noqa: E731
+                           and m["p99_ms"] <= goal["p99_ms"] and m["errors"] == 0)
+        metrics["meets_target"] = meets(served)
+        metrics["computed"] = {**measured["every request computed (--no-cache-answers)"]}
+        metrics["computed"]["meets_target"] = meets(metrics["computed"])
     return BenchResult(
         suite=f"service-{endpoint}", dataset="simulator shop (2,000 users, 500 items)" if not quick else "quick shop",
-        protocol=f"wrk -t2 -c{connections} -d{seconds}s on loopback, GET /{endpoint} with a random "
-                 f"{'stored user' if endpoint == 'recommend' else 'past query'} per request; one server process",
+        protocol=f"wrk -t2 -c{connections} -d{seconds}s on loopback, GET /{endpoint} with a random one of "
+                 f"{len(values)} {'stored users' if endpoint == 'recommend' else 'past queries'} per request; "
+                 "one server process",
         metrics=metrics, baselines={"/healthz (framework ceiling)": ceiling, **({"target": TARGET[endpoint]}
                                                                               if endpoint in TARGET else {})},
         seconds=total.seconds,
-        rows=[{"endpoint": f"/{endpoint}", **measured}, {"endpoint": "/healthz", **ceiling}])
+        rows=[*({"endpoint": f"/{endpoint}", "server": name, **m} for name, m in measured.items()),
+              {"endpoint": "/healthz", "server": "as served", **ceiling}])
 
+
+def _request_values(workspace: Path, endpoint: str) -> list[str]:
+    """Up to 1,000 stored users with item events (/recommend) or distinct past queries (/search)."""
+    from shoplens.recommend.workspace_models import published_version
+
+    with Workspace.open(workspace) as ws:
+        if published_version(ws, "sasrec") is None:
+            raise ValueError(f"{workspace} has no fitted sasrec recommender")
+        sql = ("SELECT DISTINCT user_id FROM events WHERE item_id IS NOT NULL ORDER BY 1 LIMIT 1000"
+               if endpoint == "recommend" else
+               "SELECT DISTINCT query FROM events WHERE query IS NOT NULL AND trim(query) <> '' ORDER BY 1 LIMIT 1000")
+        return [r[0] for r in ws.connect().execute(sql).fetchall()]
+
+
+def _warm_up(base: str, endpoint: str, values: list[str]) -> None:
+    """Load the model or index before measuring."""
+    for value in values:
+        params = {"user": value} if endpoint == "recommend" else {"q": value}
+        reply = httpx.get(f"{base}/{endpoint}", params=params, timeout=120)
+        if reply.status_code != 200:
+            raise RuntimeError(f"warm-up request failed: {reply.status_code} {reply.text[:300]}")

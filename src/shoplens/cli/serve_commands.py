@@ -20,7 +20,8 @@ def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
           read_key_required: bool = typer.Option(False, help="require an API key for reads too"),
           cors_origin: Optional[list[str]] = typer.Option(None, help="allowed CORS origin (repeatable)"),
           max_body_bytes: int = typer.Option(1_000_000, help="larger request bodies get a 413"),
-          check_seconds: float = typer.Option(1.0, help="how often served models are checked for a newer version")):
+          check_seconds: float = typer.Option(1.0, help="how often served models are checked for a newer version"),
+          cache_answers: bool = typer.Option(True, help="keep a user's recommendations until their events or the model change")):
     """The REST API (OpenAPI at /docs, Prometheus at /metrics) and the dashboard (at /) over one workspace."""
     import uvicorn
 
@@ -33,7 +34,7 @@ def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
     # One process: DuckDB allows one writing process per file, and the app serialises access to it.
     console.print(f"dashboard: [cyan]http://{host}:{port}/[/]  ·  API docs: [cyan]http://{host}:{port}/docs[/]")
     uvicorn.run(create_app(workspace, read_key_required=read_key_required, cors_origins=tuple(cors_origin or ()),
-                           max_body_bytes=max_body_bytes, check_seconds=check_seconds),
+                           max_body_bytes=max_body_bytes, check_seconds=check_seconds, cache_answers=cache_answers),
                 host=host, port=port, log_level="warning")
 
 

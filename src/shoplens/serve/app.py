@@ -85,15 +85,17 @@ class RequestMetrics:
 
 
 def create_app(workspace_path, *, read_key_required: bool = False, max_body_bytes: int = 1_000_000,
-               cors_origins=(), check_seconds: float = 1.0) -> FastAPI:
+               cors_origins=(), check_seconds: float = 1.0, cache_answers: bool = True) -> FastAPI:
     """The service for the workspace at `workspace_path`. Reads need a key only with read_key_required;
     writes (/events) and admin (/admin/...) always do. cors_origins: origins allowed by CORS. check_seconds:
-    how often a model in use is checked for a newer published version."""
+    how often a model in use is checked for a newer published version. cache_answers: keep a stored user's
+    recommendations until their events or the model change."""
     from shoplens.serve.routers import admin, catalog, customers, events, forecast, recommend, reviews, search
 
     app = FastAPI(title="ShopLens", description="Recommendations, search, reviews, categories, customers, "
                                                 "forecasts and event ingestion for one ShopLens workspace.")
-    app.state.service = Service(Workspace.open(workspace_path), read_key_required, check_seconds)
+    app.state.service = Service(Workspace.open(workspace_path), read_key_required, check_seconds,
+                                cache_answers=cache_answers)
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, error: InputError):

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request
 
@@ -26,6 +27,7 @@ from shoplens.workspace import Workspace
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # model names from requests: never a path
 MAX_CACHED_RESULTS = 256  # forecasts, churn lists, review summaries kept per process
+MAX_ANSWERS_PER_USER = 8  # cached recommendation answers per user (model, version, k, explain)
 
 
 def check_name(name: str, what: str = "model") -> str:
@@ -63,11 +65,17 @@ class Published:
             self.value, self.version, self.checked = self.load(), self.version_of(), time.monotonic()
 
 
+@dataclass
+class CachedUser:
+    history: tuple  # (item ids, event times)
+    answers: dict = field(default_factory=dict)  # e.g. (model, version, k, explain) -> recommendations
+
+
 class Service:
     """The workspace and what is served from it, shared by all requests of one process."""
 
     def __init__(self, ws: Workspace, read_key_required: bool = False, check_seconds: float = 1.0,
-                 max_cached_users: int = 100_000):
+                 max_cached_users: int = 100_000, cache_answers: bool = True):
         self.ws = ws
         self.read_key_required = read_key_required
         self.check_seconds = check_seconds
@@ -75,9 +83,10 @@ class Service:
         self._recommenders: dict[str, Published] = {}
         self._search: dict[str, Published] = {}
         self._results: dict[tuple, tuple[tuple, object]] = {}  # key -> (data version, result)
-        self._histories: OrderedDict[str, tuple] = OrderedDict()  # user -> stored history, least recent first
+        self._users: OrderedDict[str, CachedUser] = OrderedDict()  # least recently used first
         self._history_generation = 0
         self.max_cached_users = max_cached_users
+        self.cache_answers = cache_answers
         self._registry_lock = threading.Lock()
         self.jobs: dict[str, dict] = {}  # background fits started through /admin/fit
 
@@ -141,28 +150,59 @@ class Service:
         """A stored user's item ids and event times (`stored_history`), kept in memory until POST /events
         changes that user's events: reading them is most of what /recommend would otherwise spend on DuckDB."""
         with self._registry_lock:
-            held = self._histories.get(user)
+            held = self._users.get(user)
             if held is not None:
-                self._histories.move_to_end(user)
-                return held
+                self._users.move_to_end(user)
+                return held.history
         generation = self._history_generation
         with self.db_lock:
-            held = stored_history(self.ws, user)  # KeyError for an unknown user
+            history = stored_history(self.ws, user)  # KeyError for an unknown user
         with self._registry_lock:
             if generation == self._history_generation:  # no event arrived meanwhile that this read may miss
-                self._histories[user] = held
-                while len(self._histories) > self.max_cached_users:
-                    self._histories.popitem(last=False)
-        return held
+                self._users[user] = CachedUser(history)
+                while len(self._users) > self.max_cached_users:
+                    self._users.popitem(last=False)
+        return history
+
+    def loaded_version(self, name: str) -> str | None:
+        """The version of recommender `name` when it is loaded and not due for a version check, else None:
+        a lookup that never touches the disk (callers on the event loop use it)."""
+        published = self._recommenders.get(name)
+        if published is None or published.value is None:
+            return None
+        return published.version if time.monotonic() - published.checked < published.check_seconds else None
+
+    def cached_user_answer(self, user: str, key: tuple) -> dict | None:
+        with self._registry_lock:
+            held = self._users.get(user)
+            return held.answers.get(key) if held is not None and self.cache_answers else None
+
+    def user_answer(self, user: str, key: tuple, compute: Callable[[], dict]) -> dict:
+        """`compute()` — an answer that depends only on the user's stored events and `key` (which must name the
+        model version) — kept beside the user's cached history and dropped with it when their events change."""
+        if not self.cache_answers:
+            return compute()
+        held = self.cached_user_answer(user, key)
+        if held is not None:
+            return held
+        generation = self._history_generation
+        answer = compute()
+        with self._registry_lock:
+            held = self._users.get(user)
+            if held is not None and generation == self._history_generation:
+                held.answers[key] = answer
+                if len(held.answers) > MAX_ANSWERS_PER_USER:
+                    held.answers.pop(next(iter(held.answers)))
+        return answer
 
     def forget_histories(self, users=None) -> None:
         """Called after new events are committed for `users` (None: for anyone, e.g. after replacements)."""
         with self._registry_lock:
             self._history_generation += 1
             if users is None:
-                self._histories.clear()
+                self._users.clear()
             for user in users if users is not None else ():
-                self._histories.pop(str(user), None)
+                self._users.pop(str(user), None)
 
     def count(self, table: str) -> int:
         with self.db_lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -53,13 +54,24 @@ def _recommend(service: Service, model: str, k: int, explain: bool, user: str | 
     return {"model": model, "version": recommender.version, "recommendations": recommendations}
 
 
+def _answer_for_user(service: Service, user: str, model: str, k: int, explain: bool) -> dict:
+    recommender = service.recommender(model)  # the version it names is part of the cached answer's key
+    return service.user_answer(user, (model, recommender.version, k, explain),
+                               lambda: _recommend(service, model, k, explain, user=user))
+
+
 @router.get("/recommend", response_class=JSONResponse)
-def recommend_for_user(user: str = Query(min_length=1, description="a user id with events in the workspace"),
-                       k: int = TopK, model: str = ModelName, explain: bool = False,
-                       service: Service = Depends(get_service)) -> JSONResponse:
+async def recommend_for_user(user: str = Query(min_length=1, description="a user id with events in the workspace"),
+                             k: int = TopK, model: str = ModelName, explain: bool = False,
+                             service: Service = Depends(get_service)) -> JSONResponse:
     """Top-k items for a stored user, from their current events (new events count at once, no retraining)."""
-    # The JSON is built here, not by FastAPI's generic encoder: this is the hottest route.
-    return JSONResponse({"user": user, **_recommend(service, model, k, explain, user=user)})
+    # The hottest route: an answer already computed for the user's current events and the loaded model version
+    # is returned from the event loop; anything that reads the disk or runs a model goes to the thread pool.
+    version = service.loaded_version(model)
+    answer = service.cached_user_answer(user, (model, version, k, explain)) if version else None
+    if answer is None:
+        answer = await run_in_threadpool(_answer_for_user, service, user, model, k, explain)
+    return JSONResponse({"user": user, **answer})  # built here, not by FastAPI's generic encoder
 
 
 @router.post("/recommend")
