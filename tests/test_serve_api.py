@@ -71,8 +71,8 @@ def test_posted_events_change_recommendations_without_retraining(client, key):
     user = a_user(client)
     first = client.get("/recommend", params={"user": user, "k": 10}).json()
     before = [r["item_id"] for r in first["recommendations"]]
-    service, key = client.app.state.service, ("sasrec", first["version"], 10, False)
-    assert service.cached_user_answer(user, key) is not None  # kept for the next request
+    service, answer_key = client.app.state.service, ("sasrec", first["version"], 10, False)
+    assert service.cached_user_answer(user, answer_key) is not None  # kept for the next request
     later = pd.to_datetime(events["ts"]).max() + pd.Timedelta(hours=1)
     new_items = [item for item in events["item_id"].dropna().astype(str).unique() if item not in before][-5:]
     batch = [{"user_id": user, "item_id": item, "event": "view", "event_id": f"change-{n}",
@@ -80,7 +80,7 @@ def test_posted_events_change_recommendations_without_retraining(client, key):
     reply = client.post("/events", json=batch, headers=key)
     assert reply.status_code == 200, reply.text
     assert reply.json()["inserted"] == len(batch)
-    assert service.cached_user_answer(user, key) is None  # dropped with the user's history
+    assert service.cached_user_answer(user, answer_key) is None  # dropped with the user's history
     after = [r["item_id"] for r in client.get("/recommend", params={"user": user, "k": 10}).json()["recommendations"]]
     assert after != before
     assert not set(new_items) & set(after)  # the newly seen items are now excluded as seen
