@@ -40,7 +40,6 @@ class Published:
     """One published artifact held in memory: `get()` returns it, loading a newer published version first
     when the check interval has passed. version_of() -> str | None reads the version on disk (None: none
     published); load() loads the current version."""
-
     def __init__(self, version_of: Callable[[], str | None], load: Callable[[], object], check_seconds: float):
         self.version_of, self.load, self.check_seconds = version_of, load, check_seconds
         self.value, self.version, self.checked = None, None, float("-inf")

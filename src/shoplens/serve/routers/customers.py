@@ -29,7 +29,6 @@ def churn(budget: int | None = Query(None, ge=1, description="flag at most this 
           horizon_days: float = Query(90.0, gt=0, le=3650, description="no purchase within this many days = churned"),
           service: Service = Depends(get_service)) -> dict:
     """Customers at risk of not buying again, with reasons and value at risk."""
-
     if budget is not None and precision is not None:
         raise HTTPException(422, "give budget or precision, not both")
     try:  # a model is trained per request kind: keep its answer until new events arrive

@@ -30,7 +30,6 @@ class ReviewsRequest(BaseModel):
 def analyze_stored(item: str | None = Query(None, max_length=200, description="one product (default: all)"),
                    top: int = Query(5, ge=1, le=50), service: Service = Depends(get_service)) -> dict:
     """Aspects with polarity, counts and examples, keywords and mean rating of the workspace's reviews."""
-
     if not service.count("reviews"):
         raise HTTPException(404, "the workspace has no reviews; ingest some first")
     try:

@@ -19,7 +19,6 @@ def search_items(q: str = Query(min_length=1, max_length=500), k: int = Query(10
                  mode: str = Query("hybrid", pattern="^(hybrid|keyword|dense)$"),
                  service: Service = Depends(get_service)) -> dict:
     """Hybrid keyword + embedding search, optionally filtered and personalised."""
-
     index = service.search_index()
     recommender = service.personalising_recommender() if user is not None else None
     with service.db_lock:
