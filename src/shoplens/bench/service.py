@@ -81,9 +81,9 @@ def run_wrk(url: str, seconds: int, connections: int, script: Path | None = None
 
 def run(endpoint: str = "recommend", seconds: int = 30, connections: int = 32, workspace: Path | None = None,
         quick: bool = False) -> BenchResult:
-    """/recommend is measured twice in one run: as served (a user's answer is kept until their events or the
-    model change; with 1,000 users drawn at random most requests after the first second are repeats) and
-    with `--no-cache-answers` (every request reads the cached history and runs the model)."""
+    """/recommend is measured twice in one run, both after every user was asked once: as served (a user's
+    answer is kept until their events or the model change, so every measured request is a cache hit) and with
+    `--no-cache-answers` (every request takes the user's cached history and runs the model)."""
     if endpoint not in ("recommend", "search"):
         raise ValueError("endpoint must be recommend or search")
     if quick:
@@ -101,7 +101,9 @@ def run(endpoint: str = "recommend", seconds: int = 30, connections: int = 32, w
             measured, ceiling = {}, None
             for name, args in configurations.items():
                 with ServerProcess(workspace, *args) as server:
-                    _warm_up(server.url, endpoint, values[:20])
+                    # steady state: every user (query) asked once, so the model is loaded and the caches hold
+                    # what a server that has been up a while holds
+                    _warm_up(server.url, endpoint, values)
                     if ceiling is None:
                         ceiling = run_wrk(f"{server.url}/healthz", min(seconds, 10), connections)
                     measured[name] = run_wrk(server.url, seconds, connections, script)
@@ -142,7 +144,7 @@ def _request_values(workspace: Path, endpoint: str) -> list[str]:
 
 
 def _warm_up(base: str, endpoint: str, values: list[str]) -> None:
-    """Load the model or index before measuring."""
+    """Ask for every value once before measuring."""
     for value in values:
         params = {"user": value} if endpoint == "recommend" else {"q": value}
         reply = httpx.get(f"{base}/{endpoint}", params=params, timeout=120)
