@@ -55,6 +55,22 @@ def test_early_stopping_keeps_best_validation_epoch(sequences):
     assert evaluate(model, *valid, top_k=0)["NDCG@10"] == pytest.approx(log["best_valid_ndcg10"])
 
 
+def test_early_stopping_on_sampled_validation_uses_the_given_negatives(sequences):
+    """With valid_negatives, the kept epoch is the best by the validation item ranked against its own negatives
+    (the sampled99 protocol on validation), not by full ranking."""
+    histories, targets = [s[:-1] for s in sequences], np.array([s[-1] for s in sequences])
+    rng = np.random.default_rng(0)
+    negatives = np.array([rng.choice(np.setdiff1d(np.arange(N_ITEMS), s), 6, replace=False) for s in sequences])
+    model = SASRec(dim=16, max_epochs=3, patience=3, lr=5e-3, batch_size=16).fit(
+        sequences, N_ITEMS, valid=(histories, targets), valid_negatives=negatives)
+    log = model.training_log_
+    assert log["valid_protocol"] == "sampled"
+    assert log["best_valid_ndcg10"] == max(e["valid_ndcg10"] for e in log["epochs"])
+    sampled = evaluate(model, histories, targets, protocol="sampled99", negatives=negatives, top_k=0)["NDCG@10"]
+    full = evaluate(model, histories, targets, top_k=0)["NDCG@10"]
+    assert sampled == pytest.approx(log["best_valid_ndcg10"]) and full != pytest.approx(sampled)
+
+
 @pytest.mark.parametrize("make", [
     lambda: Popularity(), lambda: ItemKNN(n_neighbors=5), lambda: ALS(factors=8, iterations=3),
     lambda: BPR(factors=8, iterations=5), lambda: HSTU(dim=16, max_epochs=1), lambda: SASRec(dim=16, max_epochs=1)])

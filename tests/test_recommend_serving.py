@@ -96,3 +96,34 @@ def test_bench_reads_a_fixed_negatives_file(tmp_path):
     assert scores["easy.txt"].metrics["popularity"]["HR@1"] == pytest.approx(5 / 6)
     assert scores["hard.txt"].metrics["popularity"]["HR@1"] == 0.0
     assert "easy.txt" in scores["easy.txt"].protocol
+
+
+def test_validation_negatives_are_their_own_draw_and_ignore_the_test_item():
+    from shoplens.bench.rec import validation_negatives
+    from shoplens.recommend.evaluate import leave_one_out, sample_negatives
+
+    rng = np.random.default_rng(0)
+    sequences = [rng.choice(300, size=int(rng.integers(3, 9)), replace=False) for _ in range(40)]
+    split = leave_one_out(sequences)
+    valid = validation_negatives(split, 300)
+    assert valid.shape == (40, 99)
+    for row, seq in zip(valid, sequences):
+        assert not set(row.tolist()) & set(seq[:-1].tolist())  # nothing the user touched up to validation
+    assert not np.array_equal(valid, sample_negatives(split.full, 300, 99))  # not the test negatives
+    changed = leave_one_out([np.append(s[:-1], (s[-1] + 1) % 300) for s in sequences])  # other test items
+    assert np.array_equal(valid, validation_negatives(changed, 300))
+
+
+@pytest.mark.parametrize("select_on", [None, "full"])
+def test_bench_sampled99_selects_on_sampled_validation_by_default(tmp_path, select_on):
+    from shoplens.bench.rec import run
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "seq.txt"
+    data.write_text("".join(f"u{u} " + " ".join(map(str, rng.choice(np.arange(1, 161), 6, replace=False))) + "\n"
+                            for u in range(30)))
+    result = run(str(data), model="sasrec", protocol="sampled99", seeds=(0,), select_on=select_on,
+                 params={"sasrec": {"dim": 8, "max_epochs": 2}})
+    expected = "sampled" if select_on is None else "full"
+    assert result.metrics["sasrec"]["valid_protocol"] == expected
+    assert ("negatives of its own" in result.protocol) == (expected == "sampled")

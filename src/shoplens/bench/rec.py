@@ -5,6 +5,9 @@ items the user never touched (or a fixed negatives file in the S3-Rec format
 `user neg_1 ... neg_99`). Each model is trained once per seed on all but the last two items
 of every user, early-stopped on the second-to-last item (validation), and scored on the last
 (test) — test is never looked at to choose anything. Rows report mean ± std over seeds.
+Under `sampled99` the sequence models' early stopping uses the same protocol on validation: each validation
+item is ranked against its own 99 negatives (drawn with another seed, among items absent from the user's
+history up to and including the validation item, so they never depend on the test item).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ PARAMS = {
 }
 QUICK = {"users": 1500, "seeds": (0,), "sequence_params": {"max_epochs": 2, "dim": 32}, "bpr": {"iterations": 10}}
 SEQUENCE_MODELS = ("sasrec", "hstu")
+TEST_NEGATIVES_SEED, VALID_NEGATIVES_SEED = 0, 1  # sampled99: the validation negatives are a separate draw
 HEADLINE = ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR", "coverage@10")
 
 
@@ -102,8 +106,17 @@ def read_negatives(path: str | Path, ids) -> np.ndarray:
     return np.array([rows[u] for u in range(len(user_ids))], dtype=np.int64)
 
 
-def fit_and_score(name, split, n_items, protocol, negatives, seed, params, times=None):
-    """Train one model with one seed; return (test metrics, training seconds, training log or None)."""
+def validation_negatives(split, n_items, n_negatives=99, seed=VALID_NEGATIVES_SEED) -> np.ndarray:
+    """[n_users, n_negatives] negatives for the validation items: items the user had not touched up to and
+    including the validation item (what is known at validation time; the test item plays no part)."""
+    known = [np.append(h, t) for h, t in zip(split.valid_history, split.valid_target)]
+    return sample_negatives(known, n_items, n_negatives, seed=seed)
+
+
+def fit_and_score(name, split, n_items, protocol, negatives, seed, params, times=None, valid_negatives=None):
+    """Train one model with one seed; return (test metrics, training seconds, training log or None).
+    `valid_negatives`: early-stop the sequence models on the validation item ranked against these
+    (sampled protocol) instead of against all items."""
     cls = MODELS[name]
     kwargs = dict(params)
     if "seed" in cls().get_params():
@@ -117,7 +130,7 @@ def fit_and_score(name, split, n_items, protocol, negatives, seed, params, times
     started = time.perf_counter()
     if name in SEQUENCE_MODELS:
         valid = (split.valid_history, split.valid_target, valid_times)
-        model.fit(split.train, n_items, valid=valid, times=train_times)
+        model.fit(split.train, n_items, valid=valid, times=train_times, valid_negatives=valid_negatives)
     else:
         model.fit(split.train, n_items)
     seconds = time.perf_counter() - started
@@ -138,6 +151,7 @@ def summarize(model_name, runs, seeds, params) -> tuple[dict, dict]:
         summary["seconds_per_epoch"] = float(np.mean([log["seconds_per_epoch"] for log in logs]))
         summary["best_epochs"] = [log["best_epoch"] for log in logs]
         summary["valid_NDCG@10"] = float(np.mean([log["best_valid_ndcg10"] for log in logs]))
+        summary["valid_protocol"] = logs[0].get("valid_protocol")
     summary["seeds"], summary["params"] = list(seeds), params
     row = {"model": model_name, "seeds": len(seeds),
            **{k: f"{summary[k]:.4f} ± {summary[k + '_std']:.4f}" for k in ("HR@10", "NDCG@10")},
@@ -147,9 +161,11 @@ def summarize(model_name, runs, seeds, params) -> tuple[dict, dict]:
 
 
 def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="full", negatives=None, quick=False,
-        seeds=(0, 1, 2), data=None, params: dict | None = None, device: str = "cpu") -> BenchResult:
+        seeds=(0, 1, 2), data=None, params: dict | None = None, device: str = "cpu",
+        select_on: str | None = None) -> BenchResult:
     """Train and evaluate `model` ("all" = every model) on `dataset`; see the module docstring.
-    `params` overrides hyper-parameters per model name, e.g. {"sasrec": {"dropout": 0.5}}."""
+    `params` overrides hyper-parameters per model name, e.g. {"sasrec": {"dropout": 0.5}}.
+    `select_on`: the validation protocol of early stopping, "full" or "sampled99" (default: `protocol`)."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
     started = time.perf_counter()
     name, sequences, n_items, times, raw = load_sequences(dataset, format, data)
@@ -163,9 +179,20 @@ def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="fu
             negatives_source = str(negatives)
             negatives = read_negatives(negatives, raw)[split.users]
         else:
-            negatives = sample_negatives(split.full, n_items, 99, seed=0)
+            negatives = sample_negatives(split.full, n_items, 99, seed=TEST_NEGATIVES_SEED)
     names = list(MODELS) if model == "all" else [model]
-    result = BenchResult("rec", name, f"leave-one-out, {'full ranking over all items' if protocol == 'full' else f'99 sampled negatives ({negatives_source})'}")
+    select_on = select_on or protocol
+    if select_on not in ("full", "sampled99"):
+        raise ValueError(f"select_on must be full or sampled99, got {select_on!r}")
+    valid_negatives = None
+    if select_on == "sampled99" and any(n in SEQUENCE_MODELS for n in names):
+        valid_negatives = validation_negatives(split, n_items)
+    described = 'full ranking over all items' if protocol == 'full' else f'99 sampled negatives ({negatives_source})'
+    if any(n in SEQUENCE_MODELS for n in names):
+        selection = ("full ranking" if select_on == "full"
+                     else f"99 sampled negatives of its own (uniform random, seed {VALID_NEGATIVES_SEED})")
+        described += f"; sequence models early-stopped on validation NDCG@10, {selection}"
+    result = BenchResult("rec", name, f"leave-one-out, {described}")
     for model_name in names:
         model_params = {**PARAMS.get(model_name, {}), **(params or {}).get(model_name, {})}
         if model_name in SEQUENCE_MODELS:
@@ -173,7 +200,8 @@ def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="fu
         if quick:
             model_params.update(QUICK["sequence_params"] if model_name in SEQUENCE_MODELS else QUICK.get(model_name, {}))
         model_seeds = seeds if "seed" in MODELS[model_name]().get_params() else seeds[:1]  # deterministic: once
-        runs = [fit_and_score(model_name, split, n_items, protocol, negatives, seed, model_params, times)
+        runs = [fit_and_score(model_name, split, n_items, protocol, negatives, seed, model_params, times,
+                              valid_negatives)
                 for seed in model_seeds]
         result.metrics[model_name], row = summarize(model_name, runs, model_seeds, model_params)
         result.rows.append(row)

@@ -7,7 +7,9 @@ Next-item prediction at every position of every training sequence. Losses:
 - "sampled": softmax over the positive and `n_negatives` uniformly sampled items.
 - "gbce": gSASRec's generalised BCE (Petrov & Macdonald 2023): BCE with the positive's
   probability raised to beta, which undoes the overconfidence of negative sampling.
-Early stopping on validation NDCG@10 (full ranking); the best epoch's weights are kept.
+Early stopping on validation NDCG@10 (full ranking; or, when `valid_negatives` are given, the
+validation item ranked against those sampled negatives, as the `sampled99` protocol ranks the test item);
+the best epoch's weights are kept.
 Batches are bucketed by length and padded only to their own longest sequence.
 """
 
@@ -142,9 +144,11 @@ class SequenceRecommender(RecommenderBase):
     def _build_network(self, n_items: int, item_text: np.ndarray | None, trained: np.ndarray) -> torch.nn.Module:
         raise NotImplementedError
 
-    def fit(self, sequences, n_items=None, valid=None, times=None, item_text=None):
+    def fit(self, sequences, n_items=None, valid=None, times=None, item_text=None, valid_negatives=None):
         """sequences: per user, time-ordered item indices. valid: (histories, targets) for early stopping
-        (or (histories, targets, times)). item_text: [n_items, text_dim] fixed text embeddings (cold start)."""
+        (or (histories, targets, times)). valid_negatives: [len(targets), k] items; when given, early stopping
+        ranks each validation target against its own row of negatives (the `sampled99` protocol) instead of
+        against all items. item_text: [n_items, text_dim] fixed text embeddings (cold start)."""
         torch.manual_seed(self.seed)
         self.n_items = int(n_items or 1 + max(int(s.max()) for s in sequences if len(s)))
         counts = np.bincount(np.concatenate([np.asarray(s) for s in sequences]), minlength=self.n_items)
@@ -154,19 +158,22 @@ class SequenceRecommender(RecommenderBase):
             from shoplens.recommend.evaluate import evaluate
 
             v_hist, v_target, *v_times = valid
-            validate = lambda: evaluate(self, v_hist, v_target, times=v_times[0] if v_times else None,
-                                       top_k=0)["NDCG@10"]
+            protocol = "full" if valid_negatives is None else "sampled99"
+            validate = lambda: evaluate(self, v_hist, v_target, protocol=protocol, negatives=valid_negatives,
+                                       times=v_times[0] if v_times else None, top_k=0)["NDCG@10"]
         self.training_log_ = train_network(
             self.network_, sequences, loss=self.loss, n_negatives=self.n_negatives, gbce_t=self.gbce_t,
             lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, max_len=self.max_len,
             max_epochs=self.max_epochs, patience=self.patience, validate=validate, seed=self.seed,
             max_seconds=self.max_seconds, verbose=self.verbose, times=times, device=self.device)
+        self.training_log_["valid_protocol"] = None if valid is None else ("full" if valid_negatives is None else "sampled")
         return self
 
     @torch.no_grad()
     def last_hidden(self, histories, times=None) -> torch.Tensor:
         """[len(histories), d]: the sequence representation after each history's last item."""
-        self.network_.eval()
+        if self.network_.training:  # eval() walks every module: not on each request
+            self.network_.eval()
         out = torch.empty(len(histories), self.network_.item_embedding.dim, device=self.device)
         by_length = np.argsort([min(len(h), self.max_len) for h in histories], kind="stable")
         for start in range(0, len(histories), 256):  # similar lengths together: little padding
@@ -180,8 +187,18 @@ class SequenceRecommender(RecommenderBase):
 
     @torch.no_grad()
     def score(self, histories, users=None, times=None) -> np.ndarray:
-        scores = self.last_hidden(histories, times) @ self.network_.item_matrix()[1:].T
+        scores = self.last_hidden(histories, times) @ self.item_matrix()[1:].T
         return scores.masked_fill(~self.representable_items(), -torch.inf).cpu().numpy()
+
+    @torch.no_grad()
+    def item_matrix(self) -> torch.Tensor:
+        """[n_items + 1, d] output item vectors, recomputed only after an item parameter or buffer changed (an
+        optimiser step bumps a tensor's version; add_items replaces the buffers): serving reuses it."""
+        embedding = self.network_.item_embedding
+        key = (embedding.training, *((t.data_ptr(), t._version) for t in (*embedding.parameters(), *embedding.buffers())))
+        if getattr(self, "_item_matrix_key", None) != key:
+            self._item_matrix, self._item_matrix_key = self.network_.item_matrix(), key
+        return self._item_matrix
 
     @torch.no_grad()
     def representable_items(self) -> torch.Tensor:
@@ -193,7 +210,7 @@ class SequenceRecommender(RecommenderBase):
 
     @torch.no_grad()
     def item_vectors(self) -> np.ndarray:
-        return self.network_.item_matrix()[1:].cpu().numpy()
+        return self.item_matrix()[1:].cpu().numpy()
 
     def add_items(self, item_text: np.ndarray) -> np.ndarray:
         """Append new items known only by their text embedding; returns their indices."""
