@@ -101,3 +101,19 @@ def test_a_refit_is_swapped_in_while_requests_are_in_flight(shop):
     assert set(statuses) == {200}
     assert old != status["version"] and versions[-1] == status["version"]
     assert set(versions) == {old, status["version"]}  # never anything half-way
+
+
+def test_several_workers_serve_a_read_only_workspace(shop):
+    path, key = shop
+    with Workspace.open(path) as ws:
+        users = [r[0] for r in ws.connect().execute(
+            "SELECT DISTINCT user_id FROM events WHERE item_id IS NOT NULL ORDER BY 1 LIMIT 20").fetchall()]
+    with ServerProcess(path, "--workers", "2") as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        for user in users:  # spread over both processes by the kernel
+            reply = client.get("/recommend", params={"user": user, "k": 5})
+            assert reply.status_code == 200 and len(reply.json()["recommendations"]) == 5
+        assert client.get("/search", params={"q": "茶"}).status_code == 200
+        event = {"user_id": users[0], "event": "view", "ts": "2025-06-01T00:00:00"}
+        refused = client.post("/events", json=event, headers=key)
+        assert refused.status_code == 503 and "read-only" in refused.json()["detail"]
+        assert client.post("/events", json=event).status_code == 401  # the key check still comes first

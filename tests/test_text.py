@@ -151,6 +151,23 @@ def test_second_call_embeds_nothing_and_returns_identical_vectors(counting):
     np.testing.assert_array_equal(first, second)
 
 
+def test_a_read_only_database_reads_the_cache_and_stores_nothing(counting, tmp_path):
+    path = str(tmp_path / "cache.duckdb")
+    with duckdb.connect(path) as con:
+        CachedEncoder(counting, con).encode(TITLES[:3])
+    with duckdb.connect(path, read_only=True) as con:
+        cached = CachedEncoder(counting, con)
+        counting.seen.clear()
+        vectors = cached.encode(TITLES[:4])
+        assert counting.seen == [TITLES[3]]  # the three stored ones came from the cache
+        np.testing.assert_array_equal(vectors, counting.encoder.encode(TITLES[:4]))
+        assert EmbeddingCache(con).count() == 3 and not EmbeddingCache(con).writable
+    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
+        pass
+    with duckdb.connect(str(tmp_path / "empty.duckdb"), read_only=True) as con:  # no cache table at all
+        assert CachedEncoder(counting, con).encode(TITLES[:2]).shape[0] == 2
+
+
 def test_duplicates_in_one_call_are_embedded_once(counting):
     cached = CachedEncoder(counting, duckdb.connect())
     vectors = cached.encode(["a", "b", "a", None, "", "b"])

@@ -28,9 +28,10 @@ class WorkspaceError(Exception):
 class Workspace:
     """Open with `Workspace.open(path)`; create with `Workspace.init(path)`."""
 
-    def __init__(self, path: Path, settings: Settings):
+    def __init__(self, path: Path, settings: Settings, read_only: bool = False):
         self.path = Path(path)
         self.settings = settings
+        self.read_only = read_only  # DuckDB admits many read-only processes or one writing process per file
         self._con: duckdb.DuckDBPyConnection | None = None
 
     @property
@@ -59,16 +60,16 @@ class Workspace:
         return ws
 
     @classmethod
-    def open(cls, path: str | Path) -> "Workspace":
+    def open(cls, path: str | Path, read_only: bool = False) -> "Workspace":
         path = Path(path)
         config = path / CONFIG_FILE
         if not config.exists():
             raise WorkspaceError(f"{path} is not a ShopLens workspace (no {CONFIG_FILE}); create it with `shoplens init {path}`")
-        return cls(path, Settings.from_dict(json.loads(config.read_text())))
+        return cls(path, Settings.from_dict(json.loads(config.read_text())), read_only=read_only)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = duckdb.connect(str(self.db_path))
+            self._con = duckdb.connect(str(self.db_path), read_only=self.read_only)
         return self._con
 
     def close(self) -> None:

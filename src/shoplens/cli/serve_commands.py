@@ -17,25 +17,31 @@ app.add_typer(keys_app, name="keys")
 @app.command()
 def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
           host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
+          workers: int = typer.Option(1, min=1, help="processes; more than one opens the workspace read-only"),
           read_key_required: bool = typer.Option(False, help="require an API key for reads too"),
           cors_origin: Optional[list[str]] = typer.Option(None, help="allowed CORS origin (repeatable)"),
           max_body_bytes: int = typer.Option(1_000_000, help="larger request bodies get a 413"),
           check_seconds: float = typer.Option(1.0, help="how often served models are checked for a newer version"),
           cache_answers: bool = typer.Option(True, help="keep a user's recommendations until their events or the model change")):
-    """The REST API (OpenAPI at /docs, Prometheus at /metrics) and the dashboard (at /) over one workspace."""
+    """The REST API (OpenAPI at /docs, Prometheus at /metrics) and the dashboard (at /) over one workspace.
+
+    DuckDB admits one writing process per file or many read-only ones: with --workers 1 (the default) the
+    server takes events and refits; with more, every worker opens the workspace read-only and writes get a 503."""
+    import os
+
     import uvicorn
 
-    from shoplens.serve import create_app
-
-    import torch
+    from shoplens.serve.app import SETTINGS_ENV
 
     open_workspace(workspace).close()  # a clear error for a wrong path, before the server starts
-    torch.set_num_threads(1)  # a request's tensors are tiny: threads per op cost more than they save
-    # One process: DuckDB allows one writing process per file, and the app serialises access to it.
-    console.print(f"dashboard: [cyan]http://{host}:{port}/[/]  ·  API docs: [cyan]http://{host}:{port}/docs[/]")
-    uvicorn.run(create_app(workspace, read_key_required=read_key_required, cors_origins=tuple(cors_origin or ()),
-                           max_body_bytes=max_body_bytes, check_seconds=check_seconds, cache_answers=cache_answers),
-                host=host, port=port, log_level="warning")
+    settings = {"workspace_path": str(workspace), "read_key_required": read_key_required,
+                "cors_origins": list(cors_origin or ()), "max_body_bytes": max_body_bytes,
+                "check_seconds": check_seconds, "cache_answers": cache_answers, "read_only": workers > 1}
+    os.environ[SETTINGS_ENV] = json.dumps(settings)  # inherited by the worker processes
+    console.print(f"dashboard: [cyan]http://{host}:{port}/[/]  ·  API docs: [cyan]http://{host}:{port}/docs[/]"
+                  + (f"  ·  {workers} workers, workspace read-only" if workers > 1 else ""))
+    uvicorn.run("shoplens.serve.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
 
 
 @keys_app.command("create")

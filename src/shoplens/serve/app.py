@@ -85,17 +85,19 @@ class RequestMetrics:
 
 
 def create_app(workspace_path, *, read_key_required: bool = False, max_body_bytes: int = 1_000_000,
-               cors_origins=(), check_seconds: float = 1.0, cache_answers: bool = True) -> FastAPI:
+               cors_origins=(), check_seconds: float = 1.0, cache_answers: bool = True,
+               read_only: bool = False) -> FastAPI:
     """The service for the workspace at `workspace_path`. Reads need a key only with read_key_required;
     writes (/events) and admin (/admin/...) always do. cors_origins: origins allowed by CORS. check_seconds:
     how often a model in use is checked for a newer published version. cache_answers: keep a stored user's
-    recommendations until their events or the model change."""
+    recommendations until their events or the model change. read_only: open the workspace read-only (what lets
+    several worker processes serve it at once; writes then get a 503)."""
     from shoplens.serve.routers import admin, catalog, customers, events, forecast, recommend, reviews, search
 
     app = FastAPI(title="ShopLens", description="Recommendations, search, reviews, categories, customers, "
                                                 "forecasts and event ingestion for one ShopLens workspace.")
-    app.state.service = Service(Workspace.open(workspace_path), read_key_required, check_seconds,
-                                cache_answers=cache_answers)
+    app.state.service = Service(Workspace.open(workspace_path, read_only=read_only), read_key_required,
+                                check_seconds, cache_answers=cache_answers)
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, error: InputError):
@@ -125,3 +127,17 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
                            allow_headers=["*"])
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return app
+
+
+SETTINGS_ENV = "SHOPLENS_SERVE_SETTINGS"  # create_app keywords as JSON, for worker processes
+
+
+def app_from_environment() -> FastAPI:
+    """`create_app(**json.loads($SHOPLENS_SERVE_SETTINGS))`: the factory uvicorn calls in each worker process."""
+    import json
+    import os
+
+    import torch
+
+    torch.set_num_threads(1)
+    return create_app(**json.loads(os.environ[SETTINGS_ENV]))

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import secrets
 
+import duckdb
+
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader
 
@@ -19,10 +21,17 @@ KEY_PREFIX = "sl"
 API_KEY_HEADER = "X-API-Key"
 
 
-def _ensure_table(con) -> None:
-    con.execute(f"""CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (
-        key_id VARCHAR PRIMARY KEY, name VARCHAR, salt VARCHAR, secret_hash VARCHAR,
-        created_at TIMESTAMP DEFAULT current_timestamp, revoked_at TIMESTAMP)""")
+def _ensure_table(con) -> bool:
+    """Create the keys table if missing; False when it is missing and cannot be (a read-only workspace)."""
+    if con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [KEYS_TABLE]).fetchall():
+        return True
+    try:
+        con.execute(f"""CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (
+            key_id VARCHAR PRIMARY KEY, name VARCHAR, salt VARCHAR, secret_hash VARCHAR,
+            created_at TIMESTAMP DEFAULT current_timestamp, revoked_at TIMESTAMP)""")
+    except duckdb.InvalidInputException:  # attached read-only
+        return False
+    return True
 
 
 def _hash(salt: str, secret: str) -> str:
@@ -64,7 +73,8 @@ def verify_key(ws, key: str) -> bool:
     if prefix != KEY_PREFIX or not key_id or not secret:
         return False
     con = ws.connect()
-    _ensure_table(con)
+    if not _ensure_table(con):
+        return False
     row = con.execute(f"SELECT salt, secret_hash FROM {KEYS_TABLE} WHERE key_id = ? AND revoked_at IS NULL",
                       [key_id]).fetchall()
     return bool(row) and hmac.compare_digest(_hash(row[0][0], secret), row[0][1])

@@ -228,7 +228,12 @@ class Service:
     def own_workspace(self) -> Workspace:
         """The served workspace on a new connection of its own, for slow reads that must not hold `db_lock`
         (connections to one DuckDB database may be used from different threads, one each)."""
-        return Workspace.open(self.ws.path)
+        return Workspace.open(self.ws.path, read_only=self.ws.read_only)
+
+    def require_writable(self) -> None:
+        if self.ws.read_only:
+            raise HTTPException(503, "this server opened the workspace read-only (several worker processes): it "
+                                     "takes no writes; ingest and fit with a single-process server or the CLI")
 
     def _locked(self, function, *args):
         with self.db_lock:

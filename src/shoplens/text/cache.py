@@ -41,15 +41,22 @@ def text_hash(text: str | None, kind: Kind) -> str:
 
 
 class EmbeddingCache:
-    """The `embedding_cache` table of one DuckDB connection (created if missing)."""
+    """The `embedding_cache` table of one DuckDB connection (created if missing). On a database opened read-only
+    it reads what is stored and stores nothing (`writable` is False)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
-        con.execute(_CREATE_TABLE)
+        try:
+            con.execute(_CREATE_TABLE)
+            self.writable = True
+        except duckdb.InvalidInputException:  # attached read-only
+            self.writable = False
+        self.exists = self.writable or bool(con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [CACHE_TABLE]).fetchall())
 
     def get(self, model: str, hashes: Sequence[str], dim: int) -> dict[str, np.ndarray]:
         """Vectors stored for `model` under any of `hashes`, keyed by hash (absent hashes are left out)."""
-        if not hashes:
+        if not hashes or not self.exists:
             return {}
         wanted = pa.table({"text_hash": pa.array(hashes, pa.string())})
         with _arrow_view(self.con, wanted) as view:
@@ -66,7 +73,7 @@ class EmbeddingCache:
 
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         """Store vectors (rows aligned with `hashes`); keys already present are kept as they are."""
-        if not len(hashes):
+        if not len(hashes) or not self.writable:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
@@ -85,6 +92,8 @@ class EmbeddingCache:
     def count(self, model: str | None = None) -> int:
         """Rows stored, for one model or all. (fetchall, not fetchone: DuckDB 2 treats a result fetched only
         partly as unfinished and refuses sql()/register() on the connection until it is drained.)"""
+        if not self.exists:
+            return 0
         if model is None:
             return self.con.execute(f"SELECT count(*) FROM {CACHE_TABLE}").fetchall()[0][0]
         return self.con.execute(f"SELECT count(*) FROM {CACHE_TABLE} WHERE model = ?", [model]).fetchall()[0][0]

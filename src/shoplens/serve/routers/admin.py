@@ -41,6 +41,7 @@ def _fit(path, job: dict, request: FitRequest) -> None:
 def fit(body: FitRequest, service: Service = Depends(get_service)) -> dict:
     """Train a recommender on the workspace's current events, in the background. When it finishes, the new
     version is published and served from the next request on; GET /admin/jobs/{job} tells when."""
+    service.require_writable()
     if body.model in ("als", "bpr", "itemknn", "popularity") and (body.max_epochs or body.max_seconds):
         raise HTTPException(422, "max_epochs and max_seconds apply to sequence models (sasrec, hstu) only")
     job_id = secrets.token_hex(6)

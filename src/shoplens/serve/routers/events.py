@@ -34,6 +34,7 @@ class Event(BaseModel):
 def post_events(body: Event | list[Event], service: Service = Depends(get_service)) -> dict:
     """Append events in one transaction; the reply comes after the commit, so an acknowledged event is on disk.
     Bad input is a 422 naming the rows (1-based within the batch), the column and the reason."""
+    service.require_writable()
     events = body if isinstance(body, list) else [body]
     if not 1 <= len(events) <= MAX_BATCH:
         raise HTTPException(422, f"send between 1 and {MAX_BATCH:,} events per request, got {len(events):,}")
