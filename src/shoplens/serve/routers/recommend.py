@@ -46,11 +46,13 @@ def _recommend(service: Service, model: str, k: int, explain: bool, user: str | 
             history, times = service.user_history(user)
         except KeyError as error:
             raise HTTPException(404, error.args[0]) from None
-    items = recommender.recommend(history=history, times=times, k=k)
-    recommendations = _records(items)
-    if explain:  # why each item: the past items whose removal lowers its score most
-        for row in recommendations:
-            row["because"] = _records(recommender.explain(item_id=row["item_id"], history=history, times=times).head(3))
+    with service.model_slots:
+        items = recommender.recommend(history=history, times=times, k=k)
+        recommendations = _records(items)
+        if explain:  # why each item: the past items whose removal lowers its score most
+            for row in recommendations:
+                row["because"] = _records(recommender.explain(item_id=row["item_id"], history=history,
+                                                              times=times).head(3))
     return {"model": model, "version": recommender.version, "recommendations": recommendations}
 
 
