@@ -27,7 +27,7 @@ from shoplens.search.dense import DenseIndex
 from shoplens.search.hybrid import FUSION_METHODS, Filters, blend_personal, clean_query, fuse
 from shoplens.search.keyword import KeywordIndex, ngram_tokens, top_k
 from shoplens.search.learned import LearnedFusion, candidate_features
-from shoplens.text import CachedEncoder, Encoder, get_encoder
+from shoplens.text import CachedEncoder, Encoder, UsesNamedEncoder, get_encoder
 
 MODES = ("hybrid", "keyword", "dense")
 INDEX_FUSIONS = (*FUSION_METHODS, "learned")  # learned: after fit_fusion
@@ -57,7 +57,7 @@ class SearchResult:
                 "items": self.items.to_dict(orient="records")}
 
 
-class SearchIndex:
+class SearchIndex(UsesNamedEncoder):
     """encoder: a `shoplens.text` encoder name (None: keyword only). fusion: "rrf", "weighted" or "learned"
     (a LambdaRank model over per-candidate features, fitted on judged queries by `fit_fusion`).
     keyword_weight: the keyword share in either fusion. rrf_k: RRF's rank offset. candidates: how many rows
@@ -82,7 +82,6 @@ class SearchIndex:
         self.dense = DenseIndex(ivf_above=ivf_above) if encoder else None
         self.encoder_name: str | None = None  # the model identity of the stored vectors
         self.learned_fusion: LearnedFusion | None = None
-        self._encoder: Encoder | None = None
         self._rows: dict[str, int] = {}  # live item_id -> row
 
     # ------------------------------------------------------------------ building
@@ -91,16 +90,6 @@ class SearchIndex:
                 "rrf_k": self.rrf_k, "candidates": self.candidates, "personal_weight": self.personal_weight,
                 "typo_tolerance": self.typo_tolerance, "compact_ratio": self.compact_ratio,
                 "max_delta_rows": self.max_delta_rows, "ivf_above": self.ivf_above, "stemmer": self.stemmer}
-
-    def use_encoder(self, encoder: Encoder) -> "SearchIndex":
-        """Embed with this encoder object (e.g. a `CachedEncoder` on the workspace) instead of a fresh one."""
-        self._encoder = encoder
-        return self
-
-    def _text_encoder(self) -> Encoder:
-        if self._encoder is None:
-            self._encoder = get_encoder(self.encoder)
-        return self._encoder
 
     def fit(self, items: pd.DataFrame, progress: bool = False) -> "SearchIndex":
         items = catalogue_rows(items)

@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 
 from shoplens.search.hybrid import clean_query
-from shoplens.text import Encoder, get_encoder
+from shoplens.text import UsesNamedEncoder
 
 
 def normal_query(query: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", query).lower().split())
 
 
-class QuerySuggester:
+class QuerySuggester(UsesNamedEncoder):
     """encoder: a `shoplens.text` encoder name (None: co-session neighbours only). min_count: queries seen
     fewer times are never suggested. co_session_weight: weight of the co-session share next to the cosine."""
 
@@ -38,16 +38,6 @@ class QuerySuggester:
         self.counts = np.array([], dtype=np.int64)
         self.vectors: np.ndarray | None = None
         self.co_session = pd.DataFrame(columns=["a", "b", "sessions"])
-        self._encoder: Encoder | None = None
-
-    def use_encoder(self, encoder: Encoder) -> "QuerySuggester":
-        self._encoder = encoder
-        return self
-
-    def _text_encoder(self) -> Encoder:
-        if self._encoder is None:
-            self._encoder = get_encoder(self.encoder)
-        return self._encoder
 
     def fit(self, events: pd.DataFrame) -> "QuerySuggester":
         """events: rows with a non-empty `query` count as searches; `session_id` (optional) links them."""

@@ -16,6 +16,7 @@ from shoplens.text.encoders import (
     Kind,
     MiniLMEncoder,
     StaticEncoder,
+    UsesNamedEncoder,
     get_encoder,
 )
 from shoplens.text.lexical import LexicalFeatures
@@ -34,6 +35,7 @@ __all__ = [
     "Kind",
     "MiniLMEncoder",
     "StaticEncoder",
+    "UsesNamedEncoder",
     "char_ngrams",
     "detect_lang",
     "get_encoder",

