@@ -103,16 +103,24 @@ def search(ws, query: str, k: int = 10, user: str | None = None, filters=None, m
     return result
 
 
+def preferred_recommender(ws) -> str | None:
+    """The fitted recommender search personalises with: the first in RECOMMENDER_PREFERENCE with a published
+    version, or None."""
+    from shoplens.recommend.workspace_models import published_version
+
+    return next((name for name in RECOMMENDER_PREFERENCE if published_version(ws, name) is not None), None)
+
+
 def personal_scores(ws, index: SearchIndex, user: str, recommender=None) -> tuple[np.ndarray | None, str]:
     """A score per index row for `user` (NaN for items the source cannot score) and a note saying where it
     came from: a fitted recommender's scores for the user's current history when one exists (`recommender`,
     or the preferred one published in the workspace), otherwise the cosine between each item and the mean
     embedding of the user's recent items."""
-    from shoplens.recommend.workspace_models import load_workspace_model, published_version
+    from shoplens.recommend.workspace_models import load_workspace_model
 
     if recommender is None:
-        fitted = [name for name in RECOMMENDER_PREFERENCE if published_version(ws, name) is not None]
-        recommender = load_workspace_model(ws, fitted[0]) if fitted else None
+        name = preferred_recommender(ws)
+        recommender = load_workspace_model(ws, name) if name else None
     if recommender is not None:
         try:
             history, times = recommender.user_history(user)

@@ -23,7 +23,7 @@ from shoplens.data.ingest import LOG_TABLE
 from shoplens.recommend.workspace_models import load_workspace_model, published_version, stored_history
 from shoplens.search.index import cached_encoder
 from shoplens.search.suggest import QuerySuggester
-from shoplens.search.workspace import RECOMMENDER_PREFERENCE, load_index, published_path
+from shoplens.search.workspace import load_index, preferred_recommender, published_path
 from shoplens.workspace import Workspace
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # model names from requests: never a path
@@ -112,11 +112,9 @@ class Service:
         return model
 
     def personalising_recommender(self):
-        """The recommender search personalises with: the first fitted one in the search module's preference."""
-        for name in RECOMMENDER_PREFERENCE:
-            if name in self._recommenders or published_version(self.ws, name) is not None:
-                return self.recommender(name)
-        return None
+        """The recommender search personalises with (`preferred_recommender`), as loaded in this process."""
+        name = preferred_recommender(self.ws)
+        return self.recommender(name) if name else None
 
     def search_index(self):
         return self._search_artifact("index", lambda: self._locked(load_index, self.ws))
