@@ -131,8 +131,8 @@ class Service:
     def _search_artifact(self, part: str, load: Callable[[], object]):
         with self._registry_lock:
             if part not in self._search:
-                folder = lambda: self.ws.current_version("search", part)  # noqa: E731
-                self._search[part] = Published(lambda: folder() and folder().name, load, self.check_seconds)
+                version = lambda: getattr(self.ws.current_version("search", part), "name", None)  # noqa: E731
+                self._search[part] = Published(version, load, self.check_seconds)
         try:
             return self._search[part].get()
         except FileNotFoundError:
