@@ -11,7 +11,7 @@ class FixedScores:
         self.scores = np.asarray(scores, dtype=np.float32)
         self.n_items = len(scores)
 
-    def score(self, histories, users=None, times=None):
+    def score(self, histories, users=None, times=None, actions=None):
         return np.tile(self.scores, (len(histories), 1))
 
 

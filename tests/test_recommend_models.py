@@ -123,3 +123,42 @@ def test_new_item_with_text_is_recommended(sequences, tmp_path):
 def test_gbce_loss_trains(sequences):
     model = SASRec(dim=32, dropout=0.0, lr=5e-3, batch_size=16, max_epochs=40, loss="gbce", n_negatives=8)
     assert _hr1(model.fit(sequences, N_ITEMS), sequences) >= 0.9
+
+
+def action_sequences(n_users=120, length=8, seed=0):
+    """The next item depends on what the user DID with the last one: after a view (code 1) it is item + 1, after a
+    cart (code 3) item + 7 (mod 20). Item ids alone leave two equally likely successors."""
+    rng = np.random.default_rng(seed)
+    sequences, actions = [], []
+    for _ in range(n_users):
+        acts = rng.choice([1, 3], size=length)
+        items = [int(rng.integers(N_ITEMS))]
+        for a in acts[:-1]:
+            items.append((items[-1] + (1 if a == 1 else 7)) % N_ITEMS)
+        sequences.append(np.array(items, dtype=np.int64))
+        actions.append(acts.astype(np.int64))
+    return sequences, actions
+
+
+def test_hstu_reads_event_types(tmp_path):
+    torch.set_num_threads(2)
+    sequences, actions = action_sequences()
+    common = dict(dim=32, dropout=0.0, lr=5e-3, batch_size=16, max_epochs=15, seed=0)
+    with_actions = HSTU(**common).fit(sequences, N_ITEMS, actions=actions)
+    ids_only = HSTU(**common).fit(sequences, N_ITEMS)
+    unseen, unseen_actions = action_sequences(n_users=60, seed=1)  # scored on users never trained on
+    histories, targets = [s[:-1] for s in unseen], np.array([s[-1] for s in unseen])
+    last_actions = [a[:-1] for a in unseen_actions]
+
+    def hr1(model, **context):
+        return float(np.mean(model.score(histories, **context).argmax(1) == targets))
+
+    assert hr1(with_actions, actions=last_actions) >= 0.9
+    assert hr1(ids_only) <= 0.75  # without the event type the successor is a coin flip
+    with_actions.save(tmp_path / "m")
+    loaded = load_recommender(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.score(histories, actions=last_actions),
+                                  with_actions.score(histories, actions=last_actions))
+    unseen_code = [np.full(len(h), 8) for h in histories]  # an event type never seen in training = unknown
+    np.testing.assert_array_equal(loaded.score(histories, actions=unseen_code),
+                                  loaded.score(histories, actions=[np.zeros(len(h), np.int64) for h in histories]))

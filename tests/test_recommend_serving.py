@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from shoplens.recommend.retrieval import ItemIndex, synthetic_catalogue
-from shoplens.recommend.workspace_models import fit_workspace_model, load_workspace_model
+from shoplens.recommend.workspace_models import (collapse_repeats, event_codes, fit_workspace_model,
+                                                 load_workspace_model, stored_history)
 from shoplens.workspace import Workspace
 
 
@@ -59,6 +60,26 @@ def test_new_catalogue_item_gets_a_vector_on_load(workspace, fitted):
     assert "sku-new" in set(ranked.item_id) and np.isfinite(ranked.score).all()
 
 
+def test_repeats_collapse_to_one_step_with_first_time_and_last_event_type():
+    items, times, actions = collapse_repeats(np.array([5, 5, 5, 2, 5]), np.array([10, 11, 12, 20, 30]),
+                                             event_codes(["view", "click", "cart", "view", "purchase"]))
+    assert items.tolist() == [5, 2, 5] and times.tolist() == [10, 20, 30]
+    assert actions.tolist() == event_codes(["cart", "view", "purchase"]).tolist()
+    assert event_codes(["view", "no-such-type"]).tolist() == [1, 0]  # unknown types are code 0
+
+
+def test_hstu_in_a_workspace_reads_event_types(workspace):
+    hstu = fit_workspace_model(workspace, "hstu", dim=16, lr=1e-2, batch_size=16, max_epochs=3)
+    assert hstu.model.n_actions_ == int(event_codes(["purchase"])[0]) + 1  # the fixture's events are purchases
+    item_ids, times, event_types = stored_history(workspace, "u3")
+    assert event_types == ["purchase"] * 6
+    stored = hstu.recommend(user="u3", k=3)
+    raw = hstu.recommend(history=item_ids, times=times, event_types=event_types, k=3)
+    pd.testing.assert_frame_equal(stored, raw)
+    as_views = hstu.recommend(history=item_ids, times=times, event_types=["view"] * 6, k=3)
+    assert not np.allclose(as_views.score, raw.score)  # the event type is part of the input
+
+
 def test_unknown_user_is_a_clear_error(fitted):
     with pytest.raises(KeyError, match="no events"):
         fitted.recommend(user="nobody")
@@ -81,6 +102,14 @@ def test_bench_quick_runs_every_model():
     assert set(result.metrics) >= {"popularity", "itemknn", "als", "bpr", "sasrec", "hstu"}
     assert 0 < result.metrics["sasrec"]["NDCG@10"] <= 1 and "published SASRec" in result.baselines
     assert result.to_json()["protocol"].startswith("leave-one-out, full ranking")
+
+
+def test_bench_rec_context_quick_runs_every_variant():
+    from shoplens.bench.rec_context import VARIANTS, run
+
+    result = run(quick=True)  # the CI run of `shoplens bench rec-context --quick`
+    assert set(VARIANTS) <= set(result.metrics)
+    assert all(0 <= result.metrics[v]["NDCG@10"] <= 1 for v in VARIANTS) and result.metrics["n_users"] > 100
 
 
 def test_bench_reads_a_fixed_negatives_file(tmp_path):

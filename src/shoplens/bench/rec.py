@@ -113,29 +113,32 @@ def validation_negatives(split, n_items, n_negatives=99, seed=VALID_NEGATIVES_SE
     return sample_negatives(known, n_items, n_negatives, seed=seed)
 
 
-def fit_and_score(name, split, n_items, protocol, negatives, seed, params, times=None, valid_negatives=None):
+def fit_and_score(name, split, n_items, protocol, negatives, seed, params, times=None, valid_negatives=None,
+                  actions=None):
     """Train one model with one seed; return (test metrics, training seconds, training log or None).
-    `valid_negatives`: early-stop the sequence models on the validation item ranked against these
+    `times` / `actions`: per-user event times and event-type codes aligned with the sequences, for the sequence
+    models. `valid_negatives`: early-stop the sequence models on the validation item ranked against these
     (sampled protocol) instead of against all items."""
     cls = MODELS[name]
     kwargs = dict(params)
     if "seed" in cls().get_params():
         kwargs["seed"] = seed
     model = cls(**kwargs)
-    valid_times = test_times = train_times = None
-    if times is not None and name in SEQUENCE_MODELS:
-        full = [times[u] for u in split.users]
-        train_times = [t[:-2] if len(t) >= 3 else t for t in times]
-        valid_times, test_times = [t[:-2] for t in full], [t[:-1] for t in full]
+    train_context, valid_context, test_context = {}, {}, {}  # the same leave-one-out cut as the items
+    for key, per_user in {"times": times, "actions": actions}.items():
+        if per_user is not None and name in SEQUENCE_MODELS:
+            full = [per_user[u] for u in split.users]
+            train_context[key] = [p[:-2] if len(p) >= 3 else p for p in per_user]
+            valid_context[key], test_context[key] = [p[:-2] for p in full], [p[:-1] for p in full]
     started = time.perf_counter()
     if name in SEQUENCE_MODELS:
-        valid = (split.valid_history, split.valid_target, valid_times)
-        model.fit(split.train, n_items, valid=valid, times=train_times, valid_negatives=valid_negatives)
+        valid = (split.valid_history, split.valid_target, valid_context.get("times"), valid_context.get("actions"))
+        model.fit(split.train, n_items, valid=valid, valid_negatives=valid_negatives, **train_context)
     else:
         model.fit(split.train, n_items)
     seconds = time.perf_counter() - started
     metrics = evaluate(model, split.test_history, split.test_target, protocol=protocol, negatives=negatives,
-                       users=split.users, times=test_times)
+                       users=split.users, **test_context)
     return metrics, seconds, getattr(model, "training_log_", None)
 
 
@@ -231,8 +234,8 @@ def run_cold_start(n_users: int = 3000, n_items: int = 1000, cold_share: float =
     if quick:
         n_users, n_items, epochs = 600, 300, 3
     world = marketplace(n_users=n_users, n_items=n_items, days=180, seed=seed)
-    _, items, sequences, _ = event_sequences(world.tables["events"])
-    sequences = [collapse_repeats(s) for s in sequences]
+    _, items, sequences, _, _ = event_sequences(world.tables["events"])
+    sequences = [collapse_repeats(s)[0] for s in sequences]
     rng = np.random.default_rng(seed)
     cold = np.zeros(len(items), dtype=bool)
     cold[rng.choice(len(items), int(cold_share * len(items)), replace=False)] = True

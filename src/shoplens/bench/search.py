@@ -436,7 +436,7 @@ def _personalisation(market, index: SearchIndex, max_queries: int, personal_weig
     truth, events = market.truth, market.tables["events"]
     cutoff = truth.start + pd.Timedelta(days=90)
     past = events[(events["ts"] < cutoff) & events["item_id"].notna()]
-    users, item_vocab, sequences, _ = event_sequences(past)
+    users, item_vocab, sequences, _, _ = event_sequences(past)
     als = ALS(factors=32, iterations=10).fit(sequences, len(item_vocab))
     queries = truth.queries[(truth.queries["ts"] >= cutoff) & truth.queries["user_id"].isin(users.ids())]
     queries = queries.sample(min(len(queries), max_queries), random_state=seed)

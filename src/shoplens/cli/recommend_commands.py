@@ -1,4 +1,4 @@
-"""Recommendation commands: fit, recommend, similar, explain; bench rec and rec-cold-start."""
+"""Recommendation commands: fit, recommend, similar, explain; bench rec, rec-cold-start, rec-context, rec-retrieval."""
 
 from __future__ import annotations
 
@@ -154,6 +154,18 @@ def bench_rec_cold_start(quick: bool = typer.Option(False), encoder: str = typer
     from shoplens.bench.harness import print_result
 
     print_result(suite.run_cold_start(quick=quick, encoder=encoder), console, out)
+
+
+@bench_app.command("rec-context")
+def bench_rec_context(seeds: int = typer.Option(3, help="seeds to average"),
+                      device: str = typer.Option("cpu", help="cpu or cuda"),
+                      quick: bool = typer.Option(False, help="a small simulator, 2 epochs (< 60 s)"),
+                      out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """HSTU with and without event times and event types, on the simulator (SASRec and popularity beside it)."""
+    from shoplens.bench import rec_context as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run(tuple(range(seeds)), quick=quick, device=device), console, out)
 
 
 @bench_app.command("rec-retrieval")

@@ -28,8 +28,10 @@ class Recommender(Protocol):
 
     def fit(self, sequences: Sequence[np.ndarray], n_items: int | None = None, **kw) -> "Recommender": ...
 
-    def score(self, histories: Sequence[np.ndarray], users: np.ndarray | None = None, times=None) -> np.ndarray:
-        """[len(histories), n_items] scores; higher = more likely next."""
+    def score(self, histories: Sequence[np.ndarray], users: np.ndarray | None = None, times=None,
+              actions=None) -> np.ndarray:
+        """[len(histories), n_items] scores; higher = more likely next. `times` / `actions`: optional per-history
+        event times and event-type codes, for the models that read them (HSTU)."""
         ...
 
     def save(self, path: str | Path) -> None: ...
@@ -49,11 +51,13 @@ class RecommenderBase(BaseEstimator):
         filter: Callable[[np.ndarray], np.ndarray] | None = None,
         user: int | None = None,
         times: np.ndarray | None = None,
+        actions: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (items, scores) for one history. `filter(items) -> bool mask` keeps the items it marks True."""
         history = np.asarray(history, dtype=np.int64)
         users = None if user is None else np.array([user])
-        scores = self.score([history], users=users, times=None if times is None else [times])[0].astype(np.float64)
+        scores = self.score([history], users=users, times=None if times is None else [times],
+                            actions=None if actions is None else [actions])[0].astype(np.float64)
         if exclude_seen and len(history):
             scores[history[history < self.n_items]] = -np.inf
         if filter is not None:

@@ -33,7 +33,7 @@ class Popularity(RecommenderBase):
         self.counts_ = np.bincount(np.concatenate(sequences), minlength=self.n_items).astype(np.float32)
         return self
 
-    def score(self, histories, users=None, times=None):
+    def score(self, histories, users=None, times=None, actions=None):
         return np.broadcast_to(self.counts_, (len(histories), self.n_items)).copy()
 
     def similar_items(self, item, k=10):
@@ -67,7 +67,7 @@ class ItemKNN(RecommenderBase):
         self.similarity_ = _keep_top_per_row(similarity, self.n_neighbors)
         return self
 
-    def score(self, histories, users=None, times=None):
+    def score(self, histories, users=None, times=None, actions=None):
         return np.asarray((user_item_matrix(histories, self.n_items) @ self.similarity_).todense(), dtype=np.float32)
 
     def similar_items(self, item, k=10):
@@ -139,7 +139,7 @@ class ALS(_MatrixFactorization):
             factors=self.factors, regularization=self.regularization, alpha=self.alpha, iterations=self.iterations,
             random_state=self.seed, num_threads=2), sequences, n_items)
 
-    def score(self, histories, users=None, times=None):
+    def score(self, histories, users=None, times=None, actions=None):
         Y = self.item_factors_.astype(np.float64)
         gram = Y.T @ Y + self.regularization * np.eye(Y.shape[1])
         user_vectors = np.zeros((len(histories), Y.shape[1]))
@@ -165,7 +165,7 @@ class BPR(_MatrixFactorization):
             factors=self.factors, learning_rate=self.learning_rate, regularization=self.regularization,
             iterations=self.iterations, random_state=self.seed, num_threads=2), sequences, n_items)
 
-    def score(self, histories, users=None, times=None):
+    def score(self, histories, users=None, times=None, actions=None):
         Y = self.item_factors_.astype(np.float64)  # implicit appends an item-bias column (user side = 1)
         if users is not None:
             return (self.user_factors_[np.asarray(users)] @ self.item_factors_.T).astype(np.float32)

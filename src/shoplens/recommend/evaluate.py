@@ -78,6 +78,7 @@ def target_ranks(
     negatives: np.ndarray | None = None,
     users: np.ndarray | None = None,
     times: Sequence[np.ndarray] | None = None,
+    actions: Sequence[np.ndarray] | None = None,
     batch_size: int | None = None,
     top_k: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +99,8 @@ def target_ranks(
         batch_hist = histories[rows]
         scores = np.array(
             model.score(batch_hist, users=None if users is None else users[rows],
-                        times=None if times is None else times[rows]),
+                        times=None if times is None else times[rows],
+                        actions=None if actions is None else actions[rows]),
             dtype=np.float32,
         )
         b = np.arange(len(batch_hist))
@@ -127,11 +129,13 @@ def evaluate(
     negatives: np.ndarray | None = None,
     users: np.ndarray | None = None,
     times: Sequence[np.ndarray] | None = None,
+    actions: Sequence[np.ndarray] | None = None,
     batch_size: int | None = None,
     top_k: int = 10,
 ) -> dict[str, float]:
     """HR@1/5/10/20, NDCG@5/10/20, MRR and top-`top_k` catalogue coverage (always from full ranking)."""
-    ranks, top_lists = target_ranks(model, histories, targets, protocol, negatives, users, times, batch_size, top_k)
+    ranks, top_lists = target_ranks(model, histories, targets, protocol, negatives, users, times, actions, batch_size,
+                                    top_k)
     result = {**ranking_metrics(ranks), "n_users": len(ranks)}
     if top_k:
         result[f"coverage@{top_k}"] = coverage(top_lists, model.n_items)

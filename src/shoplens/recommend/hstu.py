@@ -10,6 +10,9 @@ No softmax means the weights do not have to sum to one, so how MUCH of the histo
 at an interest is kept (the paper's argument for streaming, non-stationary vocabularies).
 N is the maximum sequence length (a constant, so padding never changes the result).
 The time bias is used when timestamps are given (seconds); the S3-Rec files have none.
+Event types (view, click, cart, purchase ...), when given at fit time, enter as a learnt action embedding
+added to each position's item embedding: the paper's "actions" merged into the item token, so the model
+can tell an item the user only glanced at from one they put in the cart.
 Scores as SASRec: final hidden state · tied item embeddings; trained by train.py.
 """
 
@@ -61,10 +64,13 @@ class PointwiseAttention(nn.Module):
 
 
 class HSTUNetwork(nn.Module):
-    def __init__(self, n_items, max_len, dim, n_blocks, n_heads, dropout, item_text=None, trained=None, id_dropout=0.0):
+    def __init__(self, n_items, max_len, dim, n_blocks, n_heads, dropout, item_text=None, trained=None, id_dropout=0.0,
+                 n_actions=0):
         super().__init__()
         self.item_embedding = ItemEmbedding(n_items, dim, item_text, trained, id_dropout)
         self.position = nn.Embedding(max_len, dim)
+        self.n_actions = n_actions  # 0 = trained without event types
+        self.action = nn.Embedding(n_actions, dim, padding_idx=0) if n_actions else None
         self.dropout = nn.Dropout(dropout)
         self.layers = nn.ModuleList(PointwiseAttention(dim, n_heads, max_len, dropout) for _ in range(n_blocks))
         self.final_norm = nn.LayerNorm(dim)
@@ -72,11 +78,15 @@ class HSTUNetwork(nn.Module):
     def item_matrix(self) -> torch.Tensor:
         return self.item_embedding()
 
-    def forward(self, items: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor:
-        """items [B, L] (index + 1, 0 = padding, right-aligned), times [B, L] seconds or None -> [B, L, d]."""
+    def forward(self, items: torch.Tensor, times: torch.Tensor | None = None,
+                actions: torch.Tensor | None = None) -> torch.Tensor:
+        """items [B, L] (index + 1, 0 = padding, right-aligned), times [B, L] seconds or None, actions [B, L]
+        event-type codes (0 = unknown) or None -> [B, L, d]."""
         length = items.shape[1]
         from_end = torch.arange(length - 1, -1, -1, device=items.device)
         x = self.item_embedding.lookup(items) * math.sqrt(self.item_embedding.dim) + self.position(from_end)
+        if self.action is not None and actions is not None:
+            x = x + self.action(torch.where(actions < self.n_actions, actions, 0))  # a code never trained: unknown
         real = (items != 0).unsqueeze(-1)
         x, mask = self.dropout(x) * real, attention_mask(items)
         for layer in self.layers:
@@ -85,7 +95,8 @@ class HSTUNetwork(nn.Module):
 
 
 class HSTU(SequenceRecommender):
-    """sklearn-style HSTU. `fit(sequences, n_items, valid=(histories, targets[, times]), times=None, item_text=None)`."""
+    """sklearn-style HSTU. `fit(sequences, n_items, valid=(histories, targets[, times[, actions]]), times=None,
+    actions=None, item_text=None)`."""
 
     def __init__(self, max_len=50, dim=64, n_blocks=2, n_heads=1, dropout=0.3, loss="ce", n_negatives=256,
                  gbce_t=0.75, lr=1e-3, weight_decay=0.0, batch_size=128, max_epochs=200, patience=10,
@@ -98,4 +109,4 @@ class HSTU(SequenceRecommender):
 
     def _build_network(self, n_items, item_text, trained):
         return HSTUNetwork(n_items, self.max_len, self.dim, self.n_blocks, self.n_heads, self.dropout,
-                           item_text, trained, self.id_dropout)
+                           item_text, trained, self.id_dropout, self.n_actions_)

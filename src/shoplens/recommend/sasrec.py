@@ -74,8 +74,9 @@ class SASRecNetwork(nn.Module):
     def item_matrix(self) -> torch.Tensor:
         return self.item_embedding()
 
-    def forward(self, items: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor:
-        """items [B, L] (item index + 1, 0 = padding, right-aligned) -> hidden states [B, L, d]."""
+    def forward(self, items: torch.Tensor, times: torch.Tensor | None = None, actions: torch.Tensor | None = None):
+        """items [B, L] (item index + 1, 0 = padding, right-aligned) -> hidden states [B, L, d].
+        SASRec reads item ids and positions only, as in the paper: `times` and `actions` are ignored."""
         length = items.shape[1]
         from_end = torch.arange(length - 1, -1, -1, device=items.device)
         x = self.item_embedding.lookup(items) * math.sqrt(self.item_embedding.dim) + self.position(from_end)

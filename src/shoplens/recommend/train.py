@@ -41,9 +41,10 @@ def pad_left(rows: Sequence[np.ndarray], length: int | None = None, value: int =
     return out
 
 
-def training_batches(sequences, max_len, batch_size, rng, times=None):
-    """Yield (inputs, labels, input_times) per batch: inputs are item index + 1 (0 = padding),
-    labels the next item's index (-1 = no label). One window per user: its last max_len + 1 items."""
+def training_batches(sequences, max_len, batch_size, rng, times=None, actions=None):
+    """Yield (inputs, labels, input_times, input_actions) per batch: inputs are item index + 1 (0 = padding),
+    labels the next item's index (-1 = no label); times and actions (event-type codes, 0 = padding) are
+    aligned with the inputs, or None. One window per user: its last max_len + 1 items."""
     users = [u for u, s in enumerate(sequences) if len(s) >= 2]
     order = rng.permutation(users)
     chunk = batch_size * 32  # sort within chunks so batches hold similar lengths, then shuffle batches
@@ -51,12 +52,18 @@ def training_batches(sequences, max_len, batch_size, rng, times=None):
     for start in range(0, len(order), chunk):
         part = sorted(order[start:start + chunk], key=lambda u: len(sequences[u]))
         batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+
+    def aligned_inputs(per_user, batch, length):
+        if per_user is None:
+            return None
+        return pad_left([np.asarray(per_user[u][-(max_len + 1):])[:-1] for u in batch], length)
+
     for b in rng.permutation(len(batches)):
         windows = [np.asarray(sequences[u][-(max_len + 1):]) for u in batches[b]]
         inputs = pad_left([w[:-1] + 1 for w in windows])
         labels = pad_left([w[1:] for w in windows], inputs.shape[1], value=-1)
-        input_times = None if times is None else pad_left([np.asarray(times[u][-(max_len + 1):])[:-1] for u in batches[b]], inputs.shape[1])
-        yield inputs, labels, input_times
+        length = inputs.shape[1]
+        yield inputs, labels, aligned_inputs(times, batches[b], length), aligned_inputs(actions, batches[b], length)
 
 
 def next_item_loss(hidden, labels, item_matrix, loss="ce", n_negatives=256, gbce_t=0.75, generator=None):
@@ -89,7 +96,7 @@ def next_item_loss(hidden, labels, item_matrix, loss="ce", n_negatives=256, gbce
 
 def train_network(network, sequences, *, loss, n_negatives, gbce_t, lr, weight_decay, batch_size, max_len,
                   max_epochs, patience, validate: Callable[[], float] | None, seed, max_seconds=None,
-                  verbose=True, times=None, device="cpu") -> dict:
+                  verbose=True, times=None, actions=None, device="cpu") -> dict:
     """Adam on next-item loss; after each epoch `validate()` returns NDCG@10 and the best weights are kept."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -101,11 +108,11 @@ def train_network(network, sequences, *, loss, n_negatives, gbce_t, lr, weight_d
     for epoch in range(1, max_epochs + 1):
         network.train()
         epoch_start, total = time.perf_counter(), 0.0
-        bar = tqdm(training_batches(sequences, max_len, batch_size, rng, times), total=n_batches,
+        bar = tqdm(training_batches(sequences, max_len, batch_size, rng, times, actions), total=n_batches,
                    desc=f"epoch {epoch}", disable=not verbose, leave=False)
-        for inputs, labels, input_times in bar:
-            hidden = network(torch.from_numpy(inputs).to(device),
-                             None if input_times is None else torch.from_numpy(input_times).to(device))
+        for inputs, labels, input_times, input_actions in bar:
+            hidden = network(*(None if t is None else torch.from_numpy(t).to(device)
+                               for t in (inputs, input_times, input_actions)))
             batch_loss = next_item_loss(hidden, torch.from_numpy(labels).to(device), network.item_matrix()[1:], loss,
                                         n_negatives, gbce_t, generator)
             optimizer.zero_grad()
@@ -138,39 +145,45 @@ def train_network(network, sequences, *, loss, n_negatives, gbce_t, lr, weight_d
 
 
 class SequenceRecommender(RecommenderBase):
-    """fit / score / save for a network with `forward(items, times) -> [B, L, d]` and `item_matrix()`.
-    Subclasses define `__init__` (hyper-parameters, incl. the training ones below) and `_build_network`."""
+    """fit / score / save for a network with `forward(items, times, actions) -> [B, L, d]` and `item_matrix()`.
+    Subclasses define `__init__` (hyper-parameters, incl. the training ones below) and `_build_network`.
+    `times` (seconds) and `actions` (event-type codes >= 1, see `shoplens.data.schema.EVENT_TYPES`) are optional
+    per-position side information, aligned with each sequence; a network may ignore them (SASRec does)."""
+
+    n_actions_: int = 0  # event-type codes seen in training + 1 (0 = trained without actions)
 
     def _build_network(self, n_items: int, item_text: np.ndarray | None, trained: np.ndarray) -> torch.nn.Module:
         raise NotImplementedError
 
-    def fit(self, sequences, n_items=None, valid=None, times=None, item_text=None, valid_negatives=None):
-        """sequences: per user, time-ordered item indices. valid: (histories, targets) for early stopping
-        (or (histories, targets, times)). valid_negatives: [len(targets), k] items; when given, early stopping
-        ranks each validation target against its own row of negatives (the `sampled99` protocol) instead of
-        against all items. item_text: [n_items, text_dim] fixed text embeddings (cold start)."""
+    def fit(self, sequences, n_items=None, valid=None, times=None, item_text=None, valid_negatives=None, actions=None):
+        """sequences: per user, time-ordered item indices. valid: (histories, targets) for early stopping, optionally
+        followed by their times and actions: (histories, targets, times[, actions]). valid_negatives:
+        [len(targets), k] items; when given, early stopping ranks each validation target against its own row of
+        negatives (the `sampled99` protocol) instead of against all items. item_text: [n_items, text_dim] fixed
+        text embeddings (cold start). times / actions: per sequence, event times in seconds / event-type codes."""
         torch.manual_seed(self.seed)
         self.n_items = int(n_items or 1 + max(int(s.max()) for s in sequences if len(s)))
+        self.n_actions_ = 0 if actions is None else 1 + max((int(np.max(a)) for a in actions if len(a)), default=0)
         counts = np.bincount(np.concatenate([np.asarray(s) for s in sequences]), minlength=self.n_items)
         self.network_ = self._build_network(self.n_items, item_text, counts > 0).to(self.device)
         validate = None
         if valid is not None:
             from shoplens.recommend.evaluate import evaluate
 
-            v_hist, v_target, *v_times = valid
+            v_hist, v_target, v_times, v_actions = (*valid, None, None)[:4]
             protocol = "full" if valid_negatives is None else "sampled99"
             validate = lambda: evaluate(self, v_hist, v_target, protocol=protocol, negatives=valid_negatives,
-                                       times=v_times[0] if v_times else None, top_k=0)["NDCG@10"]
+                                       times=v_times, actions=v_actions, top_k=0)["NDCG@10"]
         self.training_log_ = train_network(
             self.network_, sequences, loss=self.loss, n_negatives=self.n_negatives, gbce_t=self.gbce_t,
             lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, max_len=self.max_len,
             max_epochs=self.max_epochs, patience=self.patience, validate=validate, seed=self.seed,
-            max_seconds=self.max_seconds, verbose=self.verbose, times=times, device=self.device)
+            max_seconds=self.max_seconds, verbose=self.verbose, times=times, actions=actions, device=self.device)
         self.training_log_["valid_protocol"] = None if valid is None else ("full" if valid_negatives is None else "sampled")
         return self
 
     @torch.no_grad()
-    def last_hidden(self, histories, times=None) -> torch.Tensor:
+    def last_hidden(self, histories, times=None, actions=None) -> torch.Tensor:
         """[len(histories), d]: the sequence representation after each history's last item."""
         if self.network_.training:  # eval() walks every module: not on each request
             self.network_.eval()
@@ -179,15 +192,16 @@ class SequenceRecommender(RecommenderBase):
         for start in range(0, len(histories), 256):  # similar lengths together: little padding
             rows = by_length[start:start + 256]
             items = pad_left([np.asarray(histories[r], dtype=np.int64)[-self.max_len:] + 1 for r in rows])
-            item_times = None if times is None else torch.from_numpy(
-                pad_left([np.asarray(times[r])[-self.max_len:] for r in rows], items.shape[1]))
+            aligned = [None if per_history is None else torch.from_numpy(
+                pad_left([np.asarray(per_history[r])[-self.max_len:] for r in rows], items.shape[1])).to(self.device)
+                for per_history in (times, actions)]
             out[torch.from_numpy(rows).to(self.device)] = self.network_(
-                torch.from_numpy(items).to(self.device), None if item_times is None else item_times.to(self.device))[:, -1]
+                torch.from_numpy(items).to(self.device), *aligned)[:, -1]
         return out
 
     @torch.no_grad()
-    def score(self, histories, users=None, times=None) -> np.ndarray:
-        scores = self.last_hidden(histories, times) @ self.item_matrix()[1:].T
+    def score(self, histories, users=None, times=None, actions=None) -> np.ndarray:
+        scores = self.last_hidden(histories, times, actions) @ self.item_matrix()[1:].T
         return scores.masked_fill(~self.representable_items(), -torch.inf).cpu().numpy()
 
     @torch.no_grad()
@@ -219,10 +233,11 @@ class SequenceRecommender(RecommenderBase):
         return new
 
     def _state(self):
-        return torch_state(self.network_), {"n_items": self.n_items, "text_dim": self.network_.item_embedding.text_dim}
+        return torch_state(self.network_), {"n_items": self.n_items, "text_dim": self.network_.item_embedding.text_dim,
+                                            "n_actions": self.n_actions_}
 
     def _set_state(self, tensors, extra):
-        text_dim = extra["text_dim"]
+        text_dim, self.n_actions_ = extra["text_dim"], extra.get("n_actions", 0)
         n_rows = tensors["item_embedding.id_embedding.weight"].shape[0] - 1
         self.network_ = self._build_network(n_rows, np.zeros((n_rows, text_dim), np.float32) if text_dim else None,
                                             np.ones(n_rows, bool))

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from shoplens.data.schema import EVENT_TYPES
 from shoplens.data.vocab import Vocab
 from shoplens.recommend import MODELS
 from shoplens.recommend.base import load_recommender
@@ -48,34 +49,44 @@ def text_vectors(ws, encoder: str, texts: Sequence[str]) -> np.ndarray:
     return CachedEncoder(get_encoder(encoder), ws.connect()).encode(list(texts), kind="passage", progress=len(texts) > 500)
 
 
-def collapse_repeats(sequence: np.ndarray, times: np.ndarray | None = None):
-    """view > click > cart of one item in a row is one step of interest, not three."""
+def event_codes(event_types) -> np.ndarray:
+    """Event type names -> the sequence models' action codes: 1 + position in EVENT_TYPES, 0 = unknown."""
+    return pd.Categorical(np.asarray(event_types, dtype=object), categories=EVENT_TYPES).codes.astype(np.int64) + 1
+
+
+def collapse_repeats(sequence: np.ndarray, times: np.ndarray | None = None, actions: np.ndarray | None = None):
+    """view > click > cart of one item in a row is one step of interest, not three. Returns (sequence, times,
+    actions): a step keeps its first event's time and its LAST event's type (how far the user went)."""
     keep = np.r_[True, sequence[1:] != sequence[:-1]]
-    return sequence[keep] if times is None else (sequence[keep], times[keep])
+    last = np.r_[np.flatnonzero(keep)[1:] - 1, len(sequence) - 1]
+    return sequence[keep], None if times is None else times[keep], None if actions is None else actions[last]
 
 
-def event_sequences(events: pd.DataFrame) -> tuple[Vocab, Vocab, list[np.ndarray], list[np.ndarray]]:
-    """events -> (user vocab, item vocab, per-user item-index sequences and timestamps in seconds)."""
+def event_sequences(events: pd.DataFrame):
+    """events -> (user vocab, item vocab, per-user item-index sequences, their timestamps in seconds and their
+    action codes (`event_codes`))."""
     events = events.dropna(subset=["item_id"])
     events = events.assign(_pos=np.arange(len(events))).sort_values(["user_id", "ts", "_pos"], kind="stable")
     users, items = Vocab(events["user_id"]), Vocab(events["item_id"])
     user_index = users.lookup(events["user_id"])
     item_index = items.lookup(events["item_id"])
     seconds = pd.to_datetime(events["ts"]).astype("int64").to_numpy() // 10**9
+    actions = event_codes(events["event"])
     bounds = np.cumsum(np.bincount(user_index, minlength=len(users)))[:-1]
     order = np.argsort(user_index, kind="stable")
-    return users, items, np.split(item_index[order], bounds), np.split(seconds[order], bounds)
+    return (users, items, np.split(item_index[order], bounds), np.split(seconds[order], bounds),
+            np.split(actions[order], bounds))
 
 
-def stored_history(ws, user) -> tuple[list[str], np.ndarray]:
-    """A stored user's item ids in time order and their event times in seconds (events without an item are
-    skipped); KeyError when the user has no events."""
+def stored_history(ws, user) -> tuple[list[str], np.ndarray, list[str]]:
+    """A stored user's item ids in time order, their event times in seconds and their event types (events
+    without an item are skipped); KeyError when the user has no events."""
     rows = ws.connect().execute(
-        "SELECT item_id, epoch(ts) FROM events WHERE user_id = ? AND item_id IS NOT NULL ORDER BY ts, _row",
+        "SELECT item_id, epoch(ts), event FROM events WHERE user_id = ? AND item_id IS NOT NULL ORDER BY ts, _row",
         [str(user)]).fetchall()
     if not rows:
         raise KeyError(f"user {user!r} has no events in the workspace")
-    return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int64)
+    return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int64), [r[2] for r in rows]
 
 
 class WorkspaceRecommender:
@@ -111,44 +122,61 @@ class WorkspaceRecommender:
             self._index = None
         return len(new_ids)
 
-    def user_history(self, user) -> tuple[np.ndarray, np.ndarray]:
-        """A stored user's current known items (time order) and their timestamps in seconds."""
+    def user_history(self, user) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A stored user's current known items (time order), their timestamps in seconds and action codes."""
         return self._indices(*stored_history(self.ws, user))
 
-    def _indices(self, item_ids, times=None):
+    def _indices(self, item_ids, times=None, event_types=None):
+        """External ids (and optional times and event type names) -> collapsed (indices, times, action codes)."""
         index = self.items.lookup(item_ids)
         known = index >= 0  # items the model cannot represent are skipped
         times = np.zeros(len(index), np.int64) if times is None else np.asarray(times)
-        return collapse_repeats(index[known], times[known])
+        actions = np.zeros(len(index), np.int64) if event_types is None else event_codes(event_types)
+        return collapse_repeats(index[known], times[known], actions[known])
 
-    def _history(self, user, history, times=None):
+    def _history(self, user, history, times=None, event_types=None):
         if (user is None) == (history is None):
             raise ValueError("give exactly one of user= or history=")
-        return self.user_history(user) if user is not None else self._indices(list(history), times)
+        return self.user_history(user) if user is not None else self._indices(list(history), times, event_types)
+
+    @property
+    def reads_context(self) -> bool:
+        """Whether the model reads event times and types next to the items (HSTU does; the others ignore them)."""
+        return self.model_name == "hstu"
 
     def recommend(self, user=None, history: Sequence[str] | None = None, k: int = 10, exclude_seen: bool = True,
-                  filter: Callable[[str], bool] | None = None, times: Sequence[int] | None = None) -> pd.DataFrame:
+                  filter: Callable[[str], bool] | None = None, times: Sequence[int] | None = None,
+                  event_types: Sequence[str] | None = None) -> pd.DataFrame:
         """Top-k for a stored user or a raw history of external item ids (with `times`, their event times in
-        seconds, for models that use time). `filter(item_id) -> bool` keeps items."""
-        indices, times = self._history(user, history, times)
+        seconds, and `event_types` ("view", "cart" ...), for the models that read them). `filter(item_id) -> bool`
+        keeps items."""
+        indices, times, actions = self._history(user, history, times, event_types)
+        if not self.reads_context:
+            times = actions = None
         if hasattr(self.model, "last_hidden") and len(self.items) >= self.index_above:
-            return self._recommend_from_index(indices, times, k, exclude_seen, filter)
+            return self._recommend_from_index(indices, times, actions, k, exclude_seen, filter)
         keep = None
         if filter is not None:
             allowed = np.array([bool(filter(i)) for i in self.items.ids()])
             keep = lambda candidates: allowed[candidates]
-        top, scores = self.model.recommend(indices, k=k, exclude_seen=exclude_seen, filter=keep,
-                                           times=times if self.model_name in ("hstu",) else None)
+        top, scores = self.model.recommend(indices, k=k, exclude_seen=exclude_seen, filter=keep, times=times,
+                                           actions=actions)
         return pd.DataFrame({"item_id": self.items.ids(top), "score": scores})
 
-    def _recommend_from_index(self, indices, times, k, exclude_seen, filter) -> pd.DataFrame:
+    def score_history(self, indices, times=None, actions=None) -> np.ndarray:
+        """[n_items] scores for one history of item indices (what `user_history` returns)."""
+        context = {"times": [times], "actions": [actions]} if self.reads_context else {}
+        return self.model.score([indices], **context)[0]
+
+    def _recommend_from_index(self, indices, times, actions, k, exclude_seen, filter) -> pd.DataFrame:
         """Approximate top-k by inner product with the user's sequence vector (faiss), then drop seen and
         filtered items from an over-fetched candidate list (a very selective filter can return fewer than k)."""
         from shoplens.recommend.retrieval import ItemIndex
 
         if self._index is None:
             self._index = ItemIndex(self.model.item_vectors())  # exact below 100k items, IVF above
-        query = self.model.last_hidden([indices], [times] if self.model_name == "hstu" else None).cpu().numpy()
+        query = self.model.last_hidden([indices], None if times is None else [times],
+                                       None if actions is None else [actions]).cpu().numpy()
         scores, candidates = self._index.search(query, 4 * k + (len(indices) if exclude_seen else 0))
         seen = set(indices.tolist()) if exclude_seen else set()
         kept = [(c, score) for c, score in zip(candidates[0].tolist(), scores[0].tolist()) if c >= 0 and c not in seen]
@@ -160,10 +188,9 @@ class WorkspaceRecommender:
         top, scores = self.model.similar_items(self.items.index(item_id), k)
         return pd.DataFrame({"item_id": self.items.ids(top), "similarity": scores})
 
-    def explain(self, user=None, item_id: str = "", history: Sequence[str] | None = None,
-                times: Sequence[int] | None = None) -> pd.DataFrame:
+    def explain(self, user=None, item_id: str = "", history: Sequence[str] | None = None) -> pd.DataFrame:
         """Which past items drove `item_id`'s score: the drop in score when each one is left out."""
-        indices, _ = self._history(user, history, times)
+        indices, _, _ = self._history(user, history)
         drops = self.model.explain(indices, self.items.index(item_id))
         frame = pd.DataFrame({"item_id": self.items.ids([i for i, _ in drops]), "influence": [d for _, d in drops]})
         # an item seen several times counts once, by its most influential occurrence
@@ -183,10 +210,11 @@ def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_
     `params` are the model's hyper-parameters."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
-    users, items, sequences, times = event_sequences(ws.table("events"))
+    users, items, sequences, times, actions = event_sequences(ws.table("events"))
     if not len(items):
         raise ValueError("the workspace has no events with an item_id; ingest events first")
-    sequences, times = map(list, zip(*(collapse_repeats(s, t) for s, t in zip(sequences, times))))
+    collapsed = [collapse_repeats(*per_user) for per_user in zip(sequences, times, actions)]
+    sequences, times, actions = (list(part) for part in zip(*collapsed))
     estimator = MODELS[model](**params)
     fit_kw = {}
     catalogue = ws.table("items") if ws.count("items") else pd.DataFrame()
@@ -199,9 +227,12 @@ def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_
         held_out = [u for u, s in enumerate(sequences) if len(s) >= 3]
         train = [s[:-1] if len(s) >= 3 else s for s in sequences]
         valid = ([train[u] for u in held_out], np.array([sequences[u][-1] for u in held_out]))
-        fit_kw["valid"] = valid + (([times[u][:-1] for u in held_out],) if model == "hstu" else ())
-    if model == "hstu":
+        if model == "hstu":
+            valid += ([times[u][:-1] for u in held_out], [actions[u][:-1] for u in held_out])
+        fit_kw["valid"] = valid
+    if model == "hstu":  # HSTU reads event times and types
         fit_kw["times"] = [t[:len(s)] for s, t in zip(train, times)]
+        fit_kw["actions"] = [a[:len(s)] for s, a in zip(train, actions)]
     estimator.fit(train, len(items), **fit_kw)
     recommender = WorkspaceRecommender(ws, estimator, users, items, name or model, encoder if use_text else None)
     recommender.save()

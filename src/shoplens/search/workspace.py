@@ -123,11 +123,10 @@ def personal_scores(ws, index: SearchIndex, user: str, recommender=None) -> tupl
         recommender = load_workspace_model(ws, name) if name else None
     if recommender is not None:
         try:
-            history, times = recommender.user_history(user)
+            history = recommender.user_history(user)
         except KeyError:
             return None, f"user {user!r} has no events: results are not personalised"
-        model_times = [times] if recommender.model_name == "hstu" else None
-        scores = recommender.model.score([history], times=model_times)[0]
+        scores = recommender.score_history(*history)
         personal = np.full(len(index.catalogue), np.nan)
         rows = index.rows_of(recommender.items.ids())
         personal[rows[rows >= 0]] = scores[rows >= 0]

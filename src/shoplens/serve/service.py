@@ -148,9 +148,10 @@ class Service:
                 "search": {part: p.version for part, p in sorted(self._search.items())}}
 
     # ------------------------------------------------------------------------------------------- histories
-    def user_history(self, user: str) -> tuple[list[str], object]:
-        """A stored user's item ids and event times (`stored_history`), kept in memory until POST /events
-        changes that user's events: reading them is most of what /recommend would otherwise spend on DuckDB."""
+    def user_history(self, user: str) -> tuple[list[str], object, list[str]]:
+        """A stored user's item ids, event times and event types (`stored_history`), kept in memory until
+        POST /events changes that user's events: reading them is most of what /recommend would otherwise spend
+        on DuckDB."""
         with self._registry_lock:
             held = self._users.get(user)
             if held is not None:

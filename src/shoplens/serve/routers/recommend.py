@@ -40,19 +40,18 @@ def _records(frame) -> list[dict]:
 def _recommend(service: Service, model: str, k: int, explain: bool, user: str | None = None,
                history: list[str] | None = None) -> dict:
     recommender = service.recommender(model)
-    times = None
+    times = event_types = None
     if user is not None:  # a stored user: their current events, from the service's history cache
         try:
-            history, times = service.user_history(user)
+            history, times, event_types = service.user_history(user)
         except KeyError as error:
             raise HTTPException(404, error.args[0]) from None
     with service.model_slots:
-        items = recommender.recommend(history=history, times=times, k=k)
+        items = recommender.recommend(history=history, times=times, event_types=event_types, k=k)
         recommendations = _records(items)
         if explain:  # why each item: the past items whose removal lowers its score most
             for row in recommendations:
-                row["because"] = _records(recommender.explain(item_id=row["item_id"], history=history,
-                                                              times=times).head(3))
+                row["because"] = _records(recommender.explain(item_id=row["item_id"], history=history).head(3))
     return {"model": model, "version": recommender.version, "recommendations": recommendations}
 
 
