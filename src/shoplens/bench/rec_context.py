@@ -28,7 +28,8 @@ VARIANTS = {
     "hstu + event times": ("hstu", True, False),
     "hstu + event times + event types": ("hstu", True, True),
 }
-SIMULATOR = {"n_users": 3000, "n_items": 1000, "days": 180}
+SIMULATOR = {"n_users": 2000, "n_items": 1000, "days": 180}
+SEQUENCE_PARAMS = {"patience": 4}  # on top of bench.rec.PARAMS: sized for a 2-core machine
 QUICK = {"n_users": 400, "n_items": 200, "days": 60, "max_epochs": 2, "seeds": (0,)}
 
 
@@ -58,7 +59,7 @@ def run(seeds=(0, 1, 2), quick: bool = False, simulator_seed: int = 0, device: s
     for variant, (model, use_times, use_actions) in VARIANTS.items():
         params = dict(PARAMS[model])
         if model in ("sasrec", "hstu"):
-            params["device"] = device
+            params.update(SEQUENCE_PARAMS, device=device)
             if quick:
                 params.update(max_epochs=QUICK["max_epochs"], dim=32)
         model_seeds = seeds if model != "popularity" else seeds[:1]  # deterministic: once
