@@ -62,6 +62,11 @@ def test_recommend_for_a_stored_user_and_a_raw_history(client):
     history = events_table(client)["item_id"].dropna().astype(str).unique()[:3].tolist()
     reply = client.post("/recommend", json={"history": history, "k": 4})
     assert reply.status_code == 200 and len(reply.json()["recommendations"]) == 4
+    typed = client.post("/recommend", json={"history": history + ["no-such-item"], "k": 4,
+                                            "event_types": ["view", "cart", "purchase", "view"]})
+    assert typed.status_code == 200 and typed.json()["recommendations"] == reply.json()["recommendations"]  # SASRec
+    mismatched = client.post("/recommend", json={"history": history, "event_types": ["view"]})
+    assert mismatched.status_code == 422 and "event_types has 1 entries for 3" in mismatched.text
     similar = client.get("/similar-items", params={"item": history[0], "k": 3}).json()["similar"]
     assert len(similar) == 3 and history[0] not in [row["item_id"] for row in similar]
 

@@ -7,7 +7,7 @@ import math
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.service import NAME_PATTERN, Service, get_service
@@ -20,9 +20,17 @@ TopK = Query(10, ge=1, le=500)
 
 class HistoryRequest(BaseModel):
     history: list[str] = Field(min_length=1, max_length=10_000, description="item ids, oldest first")
+    event_types: list[str] | None = Field(None, max_length=10_000, description="one event type per history item "
+                                          "(view, click, cart, purchase ...), for the models that read them (HSTU)")
     k: int = Field(10, ge=1, le=500)
     model: str = Field("sasrec", pattern=NAME_PATTERN)
     explain: bool = False
+
+    @model_validator(mode="after")
+    def one_event_type_per_item(self) -> "HistoryRequest":
+        if self.event_types is not None and len(self.event_types) != len(self.history):
+            raise ValueError(f"event_types has {len(self.event_types)} entries for {len(self.history)} history items")
+        return self
 
 
 def _records(frame) -> list[dict]:
@@ -38,9 +46,9 @@ def _records(frame) -> list[dict]:
 
 
 def _recommend(service: Service, model: str, k: int, explain: bool, user: str | None = None,
-               history: list[str] | None = None) -> dict:
+               history: list[str] | None = None, event_types: list[str] | None = None) -> dict:
     recommender = service.recommender(model)
-    times = event_types = None
+    times = None
     if user is not None:  # a stored user: their current events, from the service's history cache
         try:
             history, times, event_types = service.user_history(user)
@@ -78,10 +86,11 @@ async def recommend_for_user(user: str = Query(min_length=1, description="a user
 @router.post("/recommend")
 def recommend_for_history(body: HistoryRequest, service: Service = Depends(get_service)) -> dict:
     """Top-k items for a raw history of item ids (items the model does not know are skipped)."""
-    known = [item for item in body.history if item in service.recommender(body.model).items]
-    if not known:
+    items = service.recommender(body.model).items
+    if not any(item in items for item in body.history):
         raise HTTPException(404, f"none of the {len(body.history)} history items is known to model {body.model!r}")
-    return _recommend(service, body.model, body.k, body.explain, history=known)
+    # items the model does not know are skipped (with their event types) by the recommender
+    return _recommend(service, body.model, body.k, body.explain, history=body.history, event_types=body.event_types)
 
 
 @router.get("/similar-items")
