@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-import numpy as np
 import pandas as pd
 
 ID, DS, Y = "unique_id", "ds", "y"

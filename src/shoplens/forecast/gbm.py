@@ -17,6 +17,10 @@ Each series is divided by its scale (mean |y| over the last `scale_window` perio
 and small series; training weights are that scale (so the L1 loss is the absolute error in real units)
 times `weight_col` (e.g. 5 on holiday weeks).
 
+`target_base` (a feature name, e.g. "year_smooth"): the model learns the difference to that feature (the
+scaled value a year before, low-rank smoothed) instead of the level itself, so trees only model the change
+on top of a seasonal-naive forecast; where the base is missing it counts as 0.
+
 Intervals: one quantile model per needed quantile, then split-conformal widening (`calibrate=True`): the
 last `horizon` periods are held out once, the quantile model's misses there set how much to widen.
 """
@@ -66,7 +70,7 @@ class GlobalGBM:
                  windows: tuple[int, ...] = (7, 28), scale_window: int = 28, exog: tuple[str, ...] = (),
                  static: tuple[str, ...] = (), weight_col: str | None = None, smooth_group: str | None = None,
                  smooth_rank: int = 10, origin_step: int = 7, max_origins: int = 80, max_rows: int = 300_000,
-                 min_history: int = 14,
+                 min_history: int = 14, target_base: str | None = None,
                  levels: tuple[int, ...] = (), calibrate: bool = True, n_estimators: int = 300,
                  learning_rate: float = 0.05, num_leaves: int = 63, min_child_samples: int = 100,
                  feature_fraction: float = 0.8, n_jobs: int = 2, seed: int = 0, freq: str | None = None):
@@ -84,6 +88,7 @@ class GlobalGBM:
         self.max_origins = max_origins
         self.max_rows = max_rows
         self.min_history = min_history
+        self.target_base = target_base
         self.levels = levels
         self.calibrate = calibrate
         self.n_estimators = n_estimators
@@ -171,13 +176,17 @@ class GlobalGBM:
             y = Z[t, col]
             keep = ~np.isnan(y) & ~np.isnan(Z[o, col])
             w = scale * (np.nan_to_num(mats[self.weight_col][t, col], nan=1.0) if self.weight_col else 1.0)
-            parts.append((X[keep], y[keep] / scale[keep], w[keep]))
+            parts.append((X[keep], y[keep] / scale[keep] - self._base(X[keep]), w[keep]))
         X = pd.concat([p[0] for p in parts], ignore_index=True)
         y, w = np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
         if len(X) > self.max_rows:  # a random subset: the cost of boosting grows with rows, accuracy barely
             keep = np.sort(np.random.default_rng(self.seed).choice(len(X), self.max_rows, replace=False))
             X, y, w = X.iloc[keep].reset_index(drop=True), y[keep], w[keep]
         return X, y, w
+
+    def _base(self, X: pd.DataFrame) -> np.ndarray:
+        """The scaled baseline the model predicts a difference to (0 without `target_base`)."""
+        return np.nan_to_num(X[self.target_base].to_numpy()) if self.target_base else np.zeros(len(X))
 
     def _train(self, X, y, w, objective: str, alpha: float | None = None):
         import lightgbm as lgb
@@ -219,7 +228,7 @@ class GlobalGBM:
             smooth_cal = None if smooth_cal is None else np.vstack([smooth_cal, np.full((self.horizon, len(self.ids_)), np.nan)])
             cal_models = self._fit_models(dates, mats, smooth_cal, end)
             X, t, scale, col = self._features(dates, mats, smooth_cal, end - 1, np.arange(1, self.horizon + 1))
-            y = mats[Y][t, col] / scale
+            y = mats[Y][t, col] / scale - self._base(X)
             ok = ~np.isnan(y) & ~np.isnan(mats[Y][end - 1, col])
             for level in self.levels:
                 lo_q, hi_q = round(0.5 - level / 200, 4), round(0.5 + level / 200, 4)
@@ -247,13 +256,14 @@ class GlobalGBM:
             smooth = np.vstack([smooth, np.full((len(dates) - end, len(self.ids_)), np.nan)])
         X, t, scale, col = self._features(dates, mats, smooth, end - 1, np.arange(1, horizon + 1))
         out = pd.DataFrame({ID: self.ids_[col], DS: dates[np.minimum(t, len(dates) - 1)]})
-        out["yhat"] = self.models_["point"].predict(X) * scale
+        base = self._base(X)
+        out["yhat"] = (self.models_["point"].predict(X) + base) * scale
         for level in levels:
             lo, hi = interval_columns(level)
             lo_q, hi_q = round(0.5 - level / 200, 4), round(0.5 + level / 200, 4)
             widen = self.widen_.get(level, 0.0)
-            out[lo] = (self.models_[lo_q].predict(X) - widen) * scale
-            out[hi] = (self.models_[hi_q].predict(X) + widen) * scale
+            out[lo] = (self.models_[lo_q].predict(X) + base - widen) * scale
+            out[hi] = (self.models_[hi_q].predict(X) + base + widen) * scale
             out[lo] = np.minimum(out[lo], out["yhat"])
             out[hi] = np.maximum(out[hi], out["yhat"])
         # series that start later than others have rows only from their own start: keep future rows that exist

@@ -95,21 +95,28 @@ class StatsForecaster:
 class SmoothedSeasonalNaive:
     """Seasonal naive on a low-rank smoothed panel, shifted by part of the recent change in level.
 
-        yhat[t] = smooth[t - season] + level_weight * (mean(y[last `level_window`]) - mean(smooth[same weeks a season ago]))
+        seasonal[t] = (1 - 2 k) smooth[t - season] + k (smooth[t - season - 1] + smooth[t - season + 1])
+        level       = mean(y[last `level_window`]) - mean(smooth[same weeks a season ago])
+        yhat[t]     = (1 - a) (seasonal[t] + level_weight * level) + a * mean(y[last `level_window`])
 
     `smooth` keeps the top `rank` singular components of each group's (periods x series) block (e.g. one
     department across stores): the shared seasonal shape stays, one-off noise goes. The level term corrects
-    for growth since last season; its weight < 1 because recent levels are noisy too. Series with less
-    than one season of history fall back to their last value.
+    for growth since last season; its weight < 1 because recent levels are noisy too. k =
+    `neighbour_weight` spreads part of last season's value over its neighbouring periods (calendars shift
+    by a day a year); a = `recent_weight` shrinks the seasonal swing towards the recent mean. Series with
+    less than one season of history fall back to their last value.
     """
 
     def __init__(self, *, season_length: int = 52, group: str | None = None, rank: int = 10,
-                 level_window: int = 13, level_weight: float = 0.5, freq: str | None = None):
+                 level_window: int = 13, level_weight: float = 0.5, neighbour_weight: float = 0.0,
+                 recent_weight: float = 0.0, freq: str | None = None):
         self.season_length = season_length
         self.group = group
         self.rank = rank
         self.level_window = level_window
         self.level_weight = level_weight
+        self.neighbour_weight = neighbour_weight
+        self.recent_weight = recent_weight
         self.freq = freq
 
     def fit(self, df: pd.DataFrame) -> "SmoothedSeasonalNaive":
@@ -128,13 +135,16 @@ class SmoothedSeasonalNaive:
         return self
 
     def predict(self, horizon: int, future: pd.DataFrame | None = None, levels=(80,)) -> pd.DataFrame:
-        s, w = self.season_length, self.level_window
+        s, w, k, a = self.season_length, self.level_window, self.neighbour_weight, self.recent_weight
         T = len(self.smooth_)
         if horizon > s or T < s + w:
             raise ValueError(f"needs horizon <= {s} and at least {s + w} periods of history")
+        S = np.vstack([self.smooth_, self.smooth_[-1:]])  # the right neighbour of the last period: itself
+        last_season = S[T - s: T - s + horizon]
+        seasonal = (1 - 2 * k) * last_season + k * (S[T - s - 1: T - s - 1 + horizon] + S[T - s + 1: T - s + 1 + horizon])
         recent = np.nanmean(self.observed_[-w:], 0)
-        level = np.nan_to_num(recent - self.smooth_[T - s - w: T - s].mean(0))
-        pred = self.smooth_[T - s: T - s + horizon] + self.level_weight * level
+        level = np.nan_to_num(recent - S[T - s - w: T - s].mean(0))
+        pred = (1 - a) * (seasonal + self.level_weight * level) + a * np.nan_to_num(recent)
         history_len = np.sum(~np.isnan(self.observed_), 0)
         last = np.nan_to_num(self.observed_[-1])
         pred = np.where(history_len[None, :] >= s, pred, last[None, :])  # too short for a season: last value
