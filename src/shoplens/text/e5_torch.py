@@ -166,7 +166,14 @@ class Tokenizer:
 
     def __call__(self, texts: Sequence[str], prefix: str = "passage: ", max_len: int = 512):
         """Pad a batch: LongTensor ids [B, T] and BoolTensor mask [B, T] (True = real token)."""
-        rows = [[self.bos] + self.tokenize(prefix + t)[: max_len - 2] + [self.eos] for t in texts]
+        return self.pad_rows([self.token_ids(t, prefix, max_len) for t in texts])
+
+    def token_ids(self, text: str, prefix: str = "passage: ", max_len: int = 512) -> list[int]:
+        """<s> + the pieces of prefix + text, cut to `max_len` tokens in all, + </s>."""
+        return [self.bos] + self.tokenize(prefix + text)[: max_len - 2] + [self.eos]
+
+    def pad_rows(self, rows: Sequence[Sequence[int]]):
+        """Token id rows -> LongTensor ids [B, T] and BoolTensor mask [B, T] (True = real token)."""
         T = max(len(r) for r in rows)
         ids = torch.full((len(rows), T), self.pad, dtype=torch.long)
         mask = torch.zeros((len(rows), T), dtype=torch.bool)
