@@ -8,12 +8,15 @@ gain = relevance - 1, next to the random ordering's expected NDCG and lift = (ND
 Fusion weights are tuned, and the learned fusion (LambdaRank, `shoplens.search.learned`) is fitted with its
 hyper-parameters chosen by cross-validation, on a seeded 30% of the queries; everything is reported on the other
 70%. Full retrieval: every distinct title is searched; recall@100 with relevant = relevance >= 2.33. Embeddings
-are cached in a DuckDB file (`cache`), so reruns embed nothing.
+are cached in a DuckDB file (`cache`), so reruns embed nothing. Fine-tuned rows ("minilm-ft"): MiniLM fine-tuned
+on the tuning split's judged pairs (`finetune`, configuration by CV inside that split), its own fusion weights
+and learned fusion re-chosen there, reported beside the off-the-shelf rows.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from shoplens.bench.harness import BenchResult
-from shoplens.search.hybrid import blend_personal, fuse
+from shoplens.search.hybrid import fuse
 from shoplens.search.index import SearchIndex
 from shoplens.search.keyword import KeywordIndex, ngram_tokens, top_k
 from shoplens.search.learned import LearnedFusion, candidate_features
@@ -75,9 +78,11 @@ class _QueryScores:
         self.scores: dict[str, dict[str, np.ndarray]] = {}
         self.rng = np.random.default_rng(seed)
         self.tie_break: dict[str, np.ndarray] = {}
+        self.titles: dict[str, np.ndarray] = {}
 
-    def add(self, query: str, gains: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+    def add(self, query: str, gains: np.ndarray, scores: dict[str, np.ndarray], titles=None) -> None:
         self.gains[query] = gains
+        self.titles[query] = titles
         self.scores[query] = scores
         self.tie_break[query] = self.rng.random(len(gains))
 
@@ -135,12 +140,143 @@ def _fit_learned(table: _QueryScores, titles: dict, tune_queries, dense: str, se
     return fit(best, queries), {"params": best, "cv_ndcg@10": {k: round(v, 4) for k, v in cv.items()}}
 
 
+# ------------------------------------------------------------------------------------------ fine-tuned dense encoder
+# Two ways to teach the dense encoder the judged pairs: "full" (MiniLM's own weights, `SearchTunedMiniLM`; on
+# the query side only, as FULL_FIXED: 1.5-2.5 minutes per epoch here, where both sides, re-embedding every title,
+# measured 10-46 s per step of 8 queries, over an hour per epoch on this busy 2-core box) and "adapter" (a linear
+# map learnt on frozen MiniLM vectors, `EmbeddingAdapter`: 10-60 s a fit here, chosen by k-fold CV in every run).
+ADAPTER_GRID = [{"side": "query", "loss": "ranking", "epochs": 3}, {"side": "query", "loss": "cosine", "epochs": 3},
+                {"side": "both", "loss": "cosine", "epochs": 3},
+                {"side": "both", "loss": "ranking", "epochs": 3, "in_batch_negatives": False}]
+ADAPTER_FIXED = {"lr": 1e-3, "batch_queries": 32}
+FULL_GRID = [{"loss": "ranking"}, {"loss": "cosine"}, {"loss": "ranking", "lr": 2e-5}]
+FULL_FIXED = {"side": "query", "epochs": 1, "lr": 1e-4, "batch_queries": 32, "max_titles": 16}
+FULL_DEFAULT = {**FULL_FIXED, **FULL_GRID[2]}  # what select_finetune chose on Home Depot (seed 0)
+FINETUNE_FOLDS = 3
+
+
+def _tuning_pairs(pairs: pd.DataFrame, queries) -> pd.DataFrame:
+    return pairs[pairs["query"].isin(set(queries))]
+
+
+def _tuned_model(kind: str, params: dict, seed: int, base, progress: bool):
+    from shoplens.search.adapter import EmbeddingAdapter
+    from shoplens.search.finetune import SearchTunedMiniLM
+
+    if kind == "adapter":
+        return EmbeddingAdapter(base=base.key, **params, random_state=seed).use_encoder(base)
+    model = SearchTunedMiniLM(**params, random_state=seed, progress=progress)
+    return model.use_encoder(base) if base is not None else model
+
+
+class _VectorLookup:
+    """An Encoder over vectors already computed by `encoder`, registered as `key` (texts it was not given are
+    encoded by it)."""
+
+    def __init__(self, encoder, key: str, texts, vectors):
+        self.encoder, self.key, self.name, self.dim = encoder, key, encoder.name, encoder.dim
+        self.known = dict(zip(texts, vectors))
+
+    def encode(self, texts, kind="passage", batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+        if missing:
+            self.known.update(zip(missing, self.encoder.encode(missing, kind=kind, batch_size=batch_size)))
+        return np.stack([self.known[t] for t in texts]) if len(texts) else np.zeros((0, self.dim), np.float32)
+
+
+def select_finetune(table: _QueryScores, pairs: pd.DataFrame, tune_queries, kind: str = "adapter", seed: int = 0,
+                    grid=None, folds: int = FINETUNE_FOLDS, base=None, keyword: str = "bm25+typo",
+                    progress: bool = False) -> dict:
+    """Choose the fine-tuning configuration by `folds`-fold cross-validation over the rankable tuning queries:
+    each `grid` entry is fitted on the other folds' judged pairs and scores each held-out query's candidates;
+    reported: NDCG@10 of dense alone and of weighted fusion with `keyword` (weight best over WEIGHTED_GRID), over
+    all tuning queries. The off-the-shelf encoder (`table`'s "dense") is given for reference. Chosen: the best
+    weighted-fusion NDCG (the hybrid is what ships). `base`: the encoder an adapter reads."""
+    grid, fixed = (grid or ADAPTER_GRID, ADAPTER_FIXED) if kind == "adapter" else (grid or FULL_GRID, FULL_FIXED)
+    queries = np.array(table.rankable(tune_queries))
+    fold_of = np.random.default_rng(seed + 1).permutation(len(queries)) % folds
+
+    def scored(score_key: str) -> dict:
+        hybrid = {w: table.ndcg(queries, lambda s: fuse(s[keyword], s[score_key], "weighted", keyword_weight=w))
+                  for w in WEIGHTED_GRID}
+        best = max(hybrid, key=hybrid.get)
+        return {"dense_ndcg@10": round(table.ndcg(queries, lambda s: s[score_key]), 4),
+                "weighted_ndcg@10": round(hybrid[best], 4), "keyword_weight": best}
+
+    results = {"off-the-shelf": scored("dense")}
+    for params in grid:
+        seconds = 0.0
+        for fold in range(folds):
+            held, fit_pairs = queries[fold_of == fold], _tuning_pairs(pairs, queries[fold_of != fold])
+            started = time.perf_counter()
+            model = _tuned_model(kind, {**fixed, **params}, seed, base, progress).fit(
+                fit_pairs["query"], fit_pairs["title"], fit_pairs["relevance"])
+            seconds += time.perf_counter() - started
+            held_titles = list(dict.fromkeys(t for q in held for t in table.titles[q]))
+            title_vectors = dict(zip(held_titles, model.encode(held_titles, kind="passage", batch_size=128)))
+            for query, vector in zip(held, model.encode(list(held), kind="query", batch_size=128)):
+                table.scores[query]["dense-cv"] = np.stack([title_vectors[t] for t in table.titles[query]]) @ vector
+        results[json.dumps(params)] = {**scored("dense-cv"), "fit_seconds_per_fold": round(seconds / folds, 1)}
+    for query in queries:
+        table.scores[query].pop("dense-cv", None)
+    chosen = max((k for k in results if k != "off-the-shelf"), key=lambda k: results[k]["weighted_ndcg@10"])
+    return {"kind": kind, "chosen": {**fixed, **json.loads(chosen)}, "folds": folds, "queries": len(queries),
+            "seed": seed, "cv": results}
+
+
+def _selection_table(groups: dict, tune_queries, title_row: pd.Series, keyword: KeywordIndex,
+                     title_vectors: np.ndarray, query_vectors: dict, seed: int) -> _QueryScores:
+    """The tuning queries' candidates with their bm25+typo and off-the-shelf dense scores (for select_finetune)."""
+    table = _QueryScores(seed)
+    for query in tune_queries:
+        group = groups[query]
+        rows = title_row[group["title"]].to_numpy()
+        table.add(query, group["relevance"].to_numpy() - 1,
+                  {"bm25+typo": keyword.scores(query)[rows], "dense": title_vectors[rows] @ query_vectors[query]},
+                  titles=group["title"].to_numpy())
+    return table
+
+
+def _fine_tune(kind: str, pairs: pd.DataFrame, tune_queries, selection, folder, seed: int, progress: bool,
+               selection_table, base):
+    """The adapter or fine-tuned MiniLM fitted on every judged pair of the tuning queries, saved to `folder`;
+    its configuration chosen by `select_finetune` (always for the adapter; for "full" when `selection` is "run")
+    or read from a JSON it wrote (`selection` a path); and the record of it all."""
+    if isinstance(selection, (str, Path)) and str(selection) != "run":
+        selection = json.loads(Path(selection).read_text())
+        if (selection.get("seed"), selection.get("kind")) != (seed, kind):
+            raise ValueError(f"the selection file is for {selection.get('kind')} with seed {selection.get('seed')}")
+    elif kind == "adapter" or selection == "run":
+        selection = select_finetune(selection_table(), pairs, tune_queries, kind, seed, base=base, progress=progress)
+    params = selection["chosen"] if selection else FULL_DEFAULT
+    tune_pairs = _tuning_pairs(pairs, tune_queries)
+    started = time.perf_counter()
+    model = _tuned_model(kind, params, seed, base, progress).fit(
+        tune_pairs["query"], tune_pairs["title"], tune_pairs["relevance"])
+    seconds = time.perf_counter() - started
+    folder = model.save(folder or tempfile.mkdtemp(prefix=f"shoplens-search-{kind}-"))
+    return model, {"kind": kind, "params": {k: v for k, v in model.get_params().items() if k != "progress"},
+                   "epochs": model.epochs, "fit_seconds": round(seconds, 1),
+                   "seconds_per_epoch": round(seconds / max(model.epochs, 1), 2), "pairs": model.n_pairs_,
+                   "queries": model.n_queries_, "steps": len(model.losses_), "encoder_name": model.name,
+                   "saved_to": str(folder), "selection": selection or "FULL_DEFAULT (no selection run)"}
+
+
 def _encoder(name: str, cache: str | Path) -> CachedEncoder:
     return CachedEncoder(get_encoder(name), duckdb.connect(str(cache)))
 
 
 def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_queries: int = 1000,
-              cache: str | Path = DEFAULT_CACHE, seed: int = 0, tune_share: float = 0.3) -> BenchResult:
+              cache: str | Path = DEFAULT_CACHE, seed: int = 0, tune_share: float = 0.3, finetune: str | None = "",
+              finetune_dir: str | Path | None = None, finetune_selection: str | Path | None = None) -> BenchResult:
+    """finetune: teach the dense encoder the tuning split's judged pairs and report it as a second dense encoder,
+    its fusion weights and learned fusion re-chosen on the tuning split: "full" (`SearchTunedMiniLM`, MiniLM's
+    weights fine-tuned; FULL_FIXED trains the query side only, minutes on 2 cores; the default unless `quick`),
+    "adapter" (`EmbeddingAdapter`, a linear map on frozen `encoder` vectors, configuration always chosen by
+    k-fold CV inside the tuning split), None: neither. finetune_dir: where the weights are saved (default: a
+    new temporary folder). finetune_selection: for "full", "run" to choose its configuration by that CV now
+    (`select_finetune`: ~20 minutes on 2 busy cores), or the path of a JSON `select_finetune` wrote, to reuse
+    its choice; None: FULL_DEFAULT."""
     from shoplens.datasets import load
 
     started = time.perf_counter()
@@ -171,20 +307,43 @@ def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_querie
         e5_titles = sorted(pairs.loc[pairs["query"].isin(e5_used), "title"].unique())
         e5_title_vectors = dict(zip(e5_titles, e5.encode(e5_titles, kind="passage", progress=True)))
         e5_vectors = dict(zip(e5_used, e5.encode(list(e5_used), kind="query")))
+    groups = dict(list(pairs.groupby("query", sort=False)))
+
+    tuned, metrics_finetune = None, {}
+    finetune = (None if quick else "full") if finetune == "" else finetune
+    if finetune not in (None, "adapter", "full"):
+        raise ValueError(f"finetune must be 'adapter', 'full' or None, got {finetune!r}")
+    tuned_label = f"{encoder}+adapter" if finetune == "adapter" else "minilm-ft"
+    if finetune:
+        # The frozen side reads the vectors already computed (a fine-tuned MiniLM: only if they are MiniLM's).
+        base = (_VectorLookup(fast, encoder, [*titles, *used], [*title_vectors, *(query_vectors[q] for q in used)])
+                if finetune == "adapter" or encoder == "minilm" else None)
+        tuned, metrics_finetune = _fine_tune(
+            finetune, pairs, tune_queries, finetune_selection, finetune_dir, seed, not quick,
+            lambda: _selection_table(groups, tune_queries, title_row, ours, title_vectors, query_vectors, seed), base)
+        encode_start = time.perf_counter()
+        # Base title vectors are held in memory; a fine-tuned MiniLM's own title vectors are cached like the others.
+        own_titles = finetune == "full" and tuned.side == "both"
+        tuned_cached = CachedEncoder(tuned, duckdb.connect(str(cache))) if own_titles else tuned
+        tuned_title_vectors = tuned_cached.encode(list(titles), kind="passage", batch_size=128, progress=not quick)
+        tuned_query_vectors = dict(zip(used, tuned_cached.encode(list(used), kind="query", batch_size=128)))
+        metrics_finetune["encode_seconds"] = round(time.perf_counter() - encode_start, 1)
+        metrics_finetune["encoded_texts"] = len(titles) + len(used)
 
     table = _QueryScores(seed)
     candidate_titles = {}
-    recall = {name: [] for name in ("bm25s (peer)", "bm25", "bm25+typo", "bm25 (snowball)", "bm25+typo (snowball)",
-                                    f"dense-{encoder}", "hybrid-rrf", "hybrid-weighted", "hybrid-learned")}
+    recall: dict[str, list] = {}
     full_lists = {}
     relevant_titles = pairs[pairs["relevance"] >= RELEVANT_GRADE].groupby("query")["title"].agg(set)
     eval_set = set(eval_queries)
-    groups = dict(list(pairs.groupby("query", sort=False)))
+    dense_keys = ("dense", "dense-ft") if tuned is not None else ("dense",)
     batch = 256  # queries whose dense scores over all titles are one matrix product
     for start in range(0, len(used), batch):
         chunk = used[start : start + batch]
         dense_chunk = np.stack([query_vectors[q] for q in chunk]) @ title_vectors.T
-        for query, dense_all in zip(chunk, dense_chunk):
+        tuned_chunk = (np.stack([tuned_query_vectors[q] for q in chunk]) @ tuned_title_vectors.T
+                       if tuned is not None else [None] * len(chunk))
+        for query, dense_all, tuned_all in zip(chunk, dense_chunk, tuned_chunk):
             group = groups[query]
             rows = title_row[group["title"]].to_numpy()
             peer_all = _peer_scores(peer, query, len(titles))
@@ -194,13 +353,15 @@ def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_querie
             single = {"bm25s (peer)": peer_all, "bm25": plain_all, "bm25+typo": typo_all,
                       "bm25 (snowball)": snowball.scores(query, use_ngrams=False),
                       "bm25+typo (snowball)": snowball.scores(query), "dense": dense_all}
+            if tuned_all is not None:
+                single["dense-ft"] = tuned_all
             scores = {name: values[rows] for name, values in single.items()} | {"trigram": trigram_all[rows]}
             if query in e5_vectors:
                 scores["dense-e5"] = np.array([e5_title_vectors[t] for t in group["title"]]) @ e5_vectors[query]
-            table.add(query, group["relevance"].to_numpy() - 1, scores)
+            table.add(query, group["relevance"].to_numpy() - 1, scores, titles=group["title"].to_numpy())
             candidate_titles[query] = group["title"].to_numpy()
             if query in eval_set and query in relevant_titles.index:
-                full_lists[query] = _full_top100(single, trigram_all, relevant_titles[query])
+                full_lists[query] = _full_top100(single, trigram_all, relevant_titles[query], dense_keys=dense_keys)
 
     params = _tune(table, tune_queries, "bm25+typo", "dense")
     learned, metrics_learned = _fit_learned(table, candidate_titles, tune_queries, "dense", seed)
@@ -216,18 +377,35 @@ def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_querie
         f"hybrid-learned ({encoder})": lambda s: s["learned"],
     }
     rows_out, metrics = [], {"tuned": params, "learned_fusion": metrics_learned}
+    if tuned is not None:  # the fine-tuned encoder gets its own fusion weights and learned fusion, chosen alike
+        params_ft = _tune(table, tune_queries, "bm25+typo", "dense-ft")
+        learned_ft, metrics["learned_fusion_ft"] = _fit_learned(table, candidate_titles, tune_queries, "dense-ft", seed)
+        for query in table.rankable(eval_queries):
+            table.scores[query]["learned-ft"] = learned_ft.predict(_features(table, candidate_titles, query, "dense-ft"))
+        metrics["tuned_ft"], metrics["finetune"] = params_ft, metrics_finetune
+        methods |= {
+            f"dense-{tuned_label}": lambda s: s["dense-ft"],
+            f"hybrid-rrf ({tuned_label})": lambda s: fuse(s["bm25+typo"], s["dense-ft"], "rrf", params_ft["rrf_k"],
+                                                    params_ft["rrf_keyword_weight"]),
+            f"hybrid-weighted ({tuned_label})": lambda s: fuse(s["bm25+typo"], s["dense-ft"], "weighted",
+                                                         keyword_weight=params_ft["weighted_keyword_weight"]),
+            f"hybrid-learned ({tuned_label})": lambda s: s["learned-ft"],
+        }
     random_all = table.random(eval_queries)
     for name, score_fn in methods.items():
         ndcg = table.ndcg(eval_queries, score_fn)
         rows_out.append({"method": name, "queries": f"eval ({len(table.rankable(eval_queries))})", "ndcg@10": ndcg, "random": random_all, "lift": lift(ndcg, random_all)})
+    renamed = {"dense": f"dense-{encoder}", "dense-ft": f"dense-{tuned_label}"}
     for query, (top_lists, candidates, relevant) in full_lists.items():
-        fused = _full_hybrid(query, candidates, titles, params, learned)
-        for name, ranked in {**top_lists, **fused}.items():
-            recall[name.replace("dense", f"dense-{encoder}")].append(len(relevant & set(titles[ranked])) / len(relevant))
+        ranked_lists = {renamed.get(name, name): ranked for name, ranked in top_lists.items()}
+        ranked_lists |= _full_hybrid(query, candidates["dense"], titles, params, learned, encoder)
+        if tuned is not None:
+            ranked_lists |= _full_hybrid(query, candidates["dense-ft"], titles, params_ft, learned_ft, tuned_label)
+        for name, ranked in ranked_lists.items():
+            recall.setdefault(name, []).append(len(relevant & set(titles[ranked])) / len(relevant))
     recall_by_method = {name: float(np.mean(values)) for name, values in recall.items() if values}
     for row in rows_out:
-        key = row["method"].split(" (")[0] if row["method"].startswith("hybrid") else row["method"]
-        row["recall@100 (full)"] = recall_by_method.get(key, float("nan"))
+        row["recall@100 (full)"] = recall_by_method.get(row["method"], float("nan"))
 
     if len(e5_vectors):
         e5_params = _tune(table, e5_tune, "bm25+typo", "dense-e5")
@@ -246,6 +424,7 @@ def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_querie
                                                    keyword_weight=e5_params["weighted_keyword_weight"]),
             f"hybrid-learned ({encoder})": methods[f"hybrid-learned ({encoder})"],
             f"hybrid-learned (e5, fitted on {len(table.rankable(e5_tune))} e5 queries)": lambda s: s["learned-e5"],
+            **({name: methods[name] for name in (f"dense-{tuned_label}", f"hybrid-weighted ({tuned_label})")} if tuned else {}),
         }.items():
             ndcg = table.ndcg(e5_eval, score_fn)
             rows_out.append({"method": name, "queries": f"e5 sample ({len(table.rankable(e5_eval))} eval)", "ndcg@10": ndcg,
@@ -260,7 +439,9 @@ def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_querie
                 f"{len(tune_queries)} queries (seed {seed}), evaluated on {len(eval_queries)}; "
                 f"full retrieval recall@100 over {len(titles):,} titles (relevant >= {RELEVANT_GRADE}); "
                 f"dense = {fast.name}; e5 rows on a seeded sample; ours: S-stemmer (default) or Snowball "
-                "(PyStemmer), the bm25s peer none; fusions read the S-stemmer bm25+typo")
+                "(PyStemmer), the bm25s peer none; fusions read the S-stemmer bm25+typo"
+                + (f"; {tuned_label} = {tuned.name}: {finetune} fitted on the tuning split's {metrics_finetune['pairs']:,} "
+                   f"judged pairs ({metrics_finetune['params']})" if tuned else ""))
     return BenchResult("search-relevance", "homedepot-search-relevance", protocol, metrics,
                        baselines={"issue: bm25s+stemming": {"ndcg@10": 0.9254, "random": 0.9119, "lift": 0.15}},
                        seconds=time.perf_counter() - started, rows=rows_out)
@@ -284,30 +465,33 @@ def _peer_scores(peer: bm25s.BM25, query: str, n: int) -> np.ndarray:
     return np.asarray(peer.get_scores(known), dtype=np.float32) if known else np.zeros(n, dtype=np.float32)
 
 
-def _full_top100(single: dict[str, np.ndarray], trigram_all, relevant, fetch: int = 200):
+def _full_top100(single: dict[str, np.ndarray], trigram_all, relevant, fetch: int = 200, dense_keys=("dense",)):
     """What full retrieval needs of one query, kept small: each single method's top-100 rows (`single`: its
-    scores over all titles) and, for the top `fetch` rows of each of the two fused retrievers (bm25+typo,
-    dense), every score the fusions read."""
-    dense_all = single["dense"]
+    scores over all titles) and, per dense retriever in `dense_keys`, for the top `fetch` rows of it and of
+    bm25+typo (the two retrievers a hybrid fuses), every score the fusions read."""
     keyword_rows = top_k(single["bm25+typo"], fetch)[0]
-    fetch = min(fetch, len(dense_all) - 1)
-    dense_rows = np.argpartition(-dense_all, fetch)[:fetch]
-    top_lists = {name: top_k(scores, 100)[0] for name, scores in single.items() if name != "dense"}
-    top_lists["dense"] = dense_rows[np.argsort(-dense_all[dense_rows])][:100]
-    rows = np.unique(np.concatenate([keyword_rows, dense_rows]))
-    candidates = {"rows": rows, "trigram": trigram_all[rows],
-                  **{name: single[name][rows] for name in ("bm25+typo", "bm25", "dense")}}
+    top_lists = {name: top_k(scores, 100)[0] for name, scores in single.items() if name not in dense_keys}
+    candidates = {}
+    for key in dense_keys:
+        dense_all = single[key]
+        n = min(fetch, len(dense_all) - 1)
+        dense_rows = np.argpartition(-dense_all, n)[:n]
+        top_lists[key] = dense_rows[np.argsort(-dense_all[dense_rows])][:100]
+        rows = np.unique(np.concatenate([keyword_rows, dense_rows]))
+        candidates[key] = {"rows": rows, "trigram": trigram_all[rows], "dense": dense_all[rows],
+                           **{name: single[name][rows] for name in ("bm25+typo", "bm25")}}
     return top_lists, candidates, relevant
 
 
-def _full_hybrid(query: str, candidates: dict, titles: np.ndarray, params: dict, learned: LearnedFusion) -> dict:
-    """Top-100 rows of each fusion over the union of both retrievers' candidates."""
+def _full_hybrid(query: str, candidates: dict, titles: np.ndarray, params: dict, learned: LearnedFusion,
+                 label: str) -> dict:
+    """Top-100 rows of each fusion over the union of both retrievers' candidates, keyed by method name."""
     rows, keyword_scores, dense_scores = candidates["rows"], candidates["bm25+typo"], candidates["dense"]
     rrf = fuse(keyword_scores, dense_scores, "rrf", params["rrf_k"], params["rrf_keyword_weight"])
     weighted = fuse(keyword_scores, dense_scores, "weighted", keyword_weight=params["weighted_keyword_weight"])
     learned_scores = learned.predict(candidate_features(query, titles[rows], candidates["bm25"],
                                                         candidates["trigram"], dense_scores))
-    return {name: rows[np.argsort(-scores, kind="stable")[:100]]
+    return {f"{name} ({label})": rows[np.argsort(-scores, kind="stable")[:100]]
             for name, scores in (("hybrid-rrf", rrf), ("hybrid-weighted", weighted), ("hybrid-learned", learned_scores))}
 
 

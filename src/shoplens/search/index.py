@@ -27,7 +27,7 @@ from shoplens.search.dense import DenseIndex
 from shoplens.search.hybrid import FUSION_METHODS, Filters, blend_personal, clean_query, fuse
 from shoplens.search.keyword import KeywordIndex, ngram_tokens, top_k
 from shoplens.search.learned import LearnedFusion, candidate_features
-from shoplens.text import CachedEncoder, Encoder, UsesNamedEncoder, get_encoder
+from shoplens.text import ENCODERS, CachedEncoder, Encoder, UsesNamedEncoder, get_encoder
 
 MODES = ("hybrid", "keyword", "dense")
 INDEX_FUSIONS = (*FUSION_METHODS, "learned")  # learned: after fit_fusion
@@ -58,7 +58,8 @@ class SearchResult:
 
 
 class SearchIndex(UsesNamedEncoder):
-    """encoder: a `shoplens.text` encoder name (None: keyword only). fusion: "rrf", "weighted" or "learned"
+    """encoder: a `shoplens.text` encoder name, or the folder of a saved fine-tuned `SearchTunedMiniLM`
+    (`shoplens.search.finetune`; None: keyword only). fusion: "rrf", "weighted" or "learned"
     (a LambdaRank model over per-candidate features, fitted on judged queries by `fit_fusion`).
     keyword_weight: the keyword share in either fusion. rrf_k: RRF's rank offset. candidates: how many rows
     each retriever passes to fusion. personal_weight: how much the user's interest scores add.
@@ -85,6 +86,11 @@ class SearchIndex(UsesNamedEncoder):
         self._rows: dict[str, int] = {}  # live item_id -> row
 
     # ------------------------------------------------------------------ building
+    def _text_encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = resolve_encoder(self.encoder)
+        return self._encoder
+
     def params(self) -> dict:
         return {"encoder": self.encoder, "fusion": self.fusion, "keyword_weight": self.keyword_weight,
                 "rrf_k": self.rrf_k, "candidates": self.candidates, "personal_weight": self.personal_weight,
@@ -341,6 +347,15 @@ def catalogue_rows(items: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def resolve_encoder(name: str) -> Encoder:
+    """The shared `shoplens.text` encoder of that name, or the fine-tuned encoder saved in that folder."""
+    if name.lower() not in ENCODERS and Path(name).is_dir():
+        from shoplens.search.finetune import load_tuned
+
+        return load_tuned(name)
+    return get_encoder(name)
+
+
 def cached_encoder(name: str, con) -> CachedEncoder:
-    """The named encoder with its vectors cached in a DuckDB connection (e.g. the workspace's)."""
-    return CachedEncoder(get_encoder(name), con)
+    """The named encoder (or saved fine-tuned folder) with its vectors cached in a DuckDB connection."""
+    return CachedEncoder(resolve_encoder(name), con)
