@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $@
 
 $(STAMP_DEV): pyproject.toml $(STAMP)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,ray]'
 	touch $@
 
 install: $(STAMP)

@@ -1,4 +1,5 @@
-"""Demand commands: forecast, price, inventory; bench forecast-walmart, forecast-favorita, elasticity-oj, inventory."""
+"""Demand commands: forecast, price, inventory; bench forecast-walmart, forecast-favorita, elasticity-oj, inventory,
+scale."""
 
 from __future__ import annotations
 
@@ -100,9 +101,10 @@ def _suite(module_name: str):
     command.__doc__ = {"forecast_walmart": "Walmart weekly department sales: WMAE against statsforecast peers.",
                        "forecast_favorita": "Favorita daily store transactions: sMAPE against statsforecast peers.",
                        "elasticity_oj": "Orange-juice price elasticity with brand controls; simulator elasticities and discounts.",
-                       "inventory": "Interval coverage (PBS, simulator) and the inventory policy's fill rate."}[module_name]
+                       "inventory": "Interval coverage (PBS, simulator) and the inventory policy's fill rate.",
+                       "scale": "One forecasting batch callable in a local loop and on Ray, side by side."}[module_name]
     return command
 
 
-for _name in ("forecast_walmart", "forecast_favorita", "elasticity_oj", "inventory"):
+for _name in ("forecast_walmart", "forecast_favorita", "elasticity_oj", "inventory", "scale"):
     bench_app.command(_name.replace("_", "-"))(_suite(_name))

@@ -58,11 +58,14 @@ def forecast_batch(batch_df: pd.DataFrame, **kwargs) -> pd.DataFrame:
     return ForecastBatch(**kwargs)(batch_df)
 
 
-def forecast_in_batches(df: pd.DataFrame, series_per_batch: int = 500, **kwargs) -> tuple[pd.DataFrame, float]:
-    """Split by whole series, run the batch function on each (what Ray would do in parallel); returns the
-    forecasts and the overall series per second."""
-    ids = pd.unique(df[ID])
-    fn = ForecastBatch(**kwargs)
+def forecast_in_batches(df: pd.DataFrame, series_per_batch: int = 500, backend: str = "local",
+                        **kwargs) -> tuple[pd.DataFrame, float]:
+    """Split by whole series and run the batch function on each batch, in this process or on Ray
+    (`backend="ray"`, see `shoplens.scale`); returns the forecasts and the overall series per second."""
+    from shoplens.scale import map_batches
+
+    n_series = df[ID].nunique()
+    rows_per_batch = max(1, round(len(df) / max(n_series, 1) * series_per_batch))
     start = time.perf_counter()
-    parts = [fn(df[df[ID].isin(ids[i: i + series_per_batch])]) for i in range(0, len(ids), series_per_batch)]
-    return pd.concat(parts, ignore_index=True), len(ids) / (time.perf_counter() - start)
+    out = map_batches(ForecastBatch(**kwargs), df, group=ID, rows_per_batch=rows_per_batch, backend=backend)
+    return out, n_series / (time.perf_counter() - start)
