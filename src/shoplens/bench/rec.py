@@ -226,7 +226,7 @@ def run_cold_start(n_users: int = 3000, n_items: int = 1000, cold_share: float =
     text-aware SASRec (id embedding + projected title/category/brand text, id dropout) can."""
     from shoplens.datasets.synthetic import marketplace
     from shoplens.recommend import Popularity, SASRec
-    from shoplens.recommend.workspace_models import collapse_repeats, event_sequences, item_texts
+    from shoplens.recommend.workspace_models import collapsed_event_sequences, item_texts
     from shoplens.text import get_encoder
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -234,8 +234,7 @@ def run_cold_start(n_users: int = 3000, n_items: int = 1000, cold_share: float =
     if quick:
         n_users, n_items, epochs = 600, 300, 3
     world = marketplace(n_users=n_users, n_items=n_items, days=180, seed=seed)
-    _, items, sequences, _, _ = event_sequences(world.tables["events"])
-    sequences = [collapse_repeats(s)[0] for s in sequences]
+    _, items, sequences, _, _ = collapsed_event_sequences(world.tables["events"])
     rng = np.random.default_rng(seed)
     cold = np.zeros(len(items), dtype=bool)
     cold[rng.choice(len(items), int(cold_share * len(items)), replace=False)] = True

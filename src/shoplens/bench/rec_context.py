@@ -36,12 +36,10 @@ QUICK = {"n_users": 400, "n_items": 200, "days": 60, "max_epochs": 2, "seeds": (
 def simulator_sequences(n_users: int, n_items: int, days: int, seed: int = 0):
     """Collapsed per-user (items, times, actions) from the simulator's events, plus the catalogue size."""
     from shoplens.datasets.synthetic import marketplace
-    from shoplens.recommend.workspace_models import collapse_repeats, event_sequences
+    from shoplens.recommend.workspace_models import collapsed_event_sequences
 
     world = marketplace(n_users=n_users, n_items=n_items, days=days, seed=seed)
-    _, items, sequences, times, actions = event_sequences(world.tables["events"])
-    collapsed = [collapse_repeats(*per_user) for per_user in zip(sequences, times, actions)]
-    sequences, times, actions = (list(part) for part in zip(*collapsed))
+    _, items, sequences, times, actions = collapsed_event_sequences(world.tables["events"])
     return sequences, times, actions, len(items)
 
 

@@ -78,6 +78,14 @@ def event_sequences(events: pd.DataFrame):
             np.split(actions[order], bounds))
 
 
+def collapsed_event_sequences(events: pd.DataFrame):
+    """`event_sequences` with each user's repeats collapsed (`collapse_repeats`): what the sequence models train on."""
+    users, items, *per_user = event_sequences(events)
+    collapsed = [collapse_repeats(*one_user) for one_user in zip(*per_user)]
+    sequences, times, actions = (list(part) for part in zip(*collapsed)) if collapsed else ([], [], [])
+    return users, items, sequences, times, actions
+
+
 def stored_history(ws, user) -> tuple[list[str], np.ndarray, list[str]]:
     """A stored user's item ids in time order, their event times in seconds and their event types (events
     without an item are skipped); KeyError when the user has no events."""
@@ -210,11 +218,9 @@ def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_
     `params` are the model's hyper-parameters."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
-    users, items, sequences, times, actions = event_sequences(ws.table("events"))
+    users, items, sequences, times, actions = collapsed_event_sequences(ws.table("events"))
     if not len(items):
         raise ValueError("the workspace has no events with an item_id; ingest events first")
-    collapsed = [collapse_repeats(*per_user) for per_user in zip(sequences, times, actions)]
-    sequences, times, actions = (list(part) for part in zip(*collapsed))
     estimator = MODELS[model](**params)
     fit_kw = {}
     catalogue = ws.table("items") if ws.count("items") else pd.DataFrame()
