@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from shoplens.bench import search as bench
+from shoplens.bench.search import chinese as chinese_bench
+from shoplens.bench.search import relevance as relevance_bench
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def test_relevance_part(homedepot_root, tmp_path):
     assert methods["bm25"]["lift"] > 0.5  # the relevant titles share the query's noun
     assert 0 <= methods["bm25"]["recall@100 (full)"] <= 1
     assert set(result.metrics["tuned"]) == {"rrf_k", "rrf_keyword_weight", "weighted_keyword_weight"}
-    assert result.metrics["learned_fusion"]["params"] in bench.LEARNED_GRID
+    assert result.metrics["learned_fusion"]["params"] in relevance_bench.LEARNED_GRID
     target = result.metrics["target"]
     assert target["ratio_vs_bm25+typo"] == pytest.approx(
         target["best_hybrid_lift"] / result.metrics["eval/bm25+typo"]["lift"], abs=1e-3)
@@ -69,7 +71,7 @@ def test_category_names_as_queries_over_reviews():
         "text": [f"手机屏幕很清楚，电池耐用 {i}" if i % 2 else f"水果很新鲜，甜度刚好 {i}" for i in range(40)],
         "category": ["手机" if i % 2 else "水果" for i in range(40)],
     })
-    rows = bench.category_name_queries(reviews, SearchIndex(encoder="static"), per_category=15)
+    rows = chinese_bench.category_name_queries(reviews, SearchIndex(encoder="static"), per_category=15)
     by_method = {row["method"]: row for row in rows}
     assert set(by_method) == {"keyword", "dense", "hybrid-rrf", "hybrid-weighted"}
     assert all(row["n"] == 2 for row in rows)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from shoplens.bench import search as bench
+from shoplens.bench.search import finetune as finetune_bench
 from shoplens.search import SearchIndex
 from shoplens.search.adapter import EmbeddingAdapter
 from shoplens.search.finetune import SearchTunedMiniLM
@@ -116,7 +117,7 @@ def test_relevance_bench_reports_fine_tuned_rows(kind, tmp_path):
     record = result.metrics["finetune"]
     assert record["pairs"] == 27 and record["steps"] >= 1 and record["fit_seconds"] >= 0
     if kind == "adapter":  # chosen by cross-validation inside the tuning split, on the bench's encoder
-        assert record["selection"]["folds"] == bench.FINETUNE_FOLDS and record["params"]["base"] == "static"
+        assert record["selection"]["folds"] == finetune_bench.FINETUNE_FOLDS and record["params"]["base"] == "static"
         assert record["selection"]["chosen"].items() <= record["params"].items()
     else:
         assert record["params"]["side"] == "query" and record["selection"].startswith("FULL_DEFAULT")

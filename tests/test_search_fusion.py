@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shoplens.bench.search import lift, ndcg_at_10, random_ndcg_at_10
+from shoplens.bench.search.scoring import lift, ndcg_at_10, random_ndcg_at_10
 from shoplens.search import Filters, blend_personal, clean_query, fuse
 from shoplens.search.keyword import keyword_tokens, s_stem
 
