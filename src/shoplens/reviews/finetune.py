@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from tqdm.auto import tqdm
 
 from shoplens.text.encoders import as_text, load_minilm, prepare_text
+from shoplens.text.schedule import linear_warmup_decay
 
 CONFIG_FILE = "minilm_sentiment.json"
 HEAD_FILE = "head.safetensors"
@@ -167,17 +169,16 @@ class E5Sentiment(BaseEstimator, ClassifierMixin):
         labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
         lengths = np.array([len(r) for r in rows])
         steps = self.epochs * -(-len(rows) // self.batch_size)
-        warm = max(1, int(self.warmup * steps))
         optimiser = torch.optim.AdamW(
             [{"params": [p for p in self.encoder_.parameters() if p.requires_grad], "lr": self.lr},
              {"params": self.head_.parameters(), "lr": self.head_lr}], weight_decay=self.weight_decay)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimiser, lambda step: min((step + 1) / warm, max(0.0, (steps - step) / max(1, steps - warm))))
+        schedule = linear_warmup_decay(optimiser, steps, self.warmup)
         self.history_, best = [], (-1.0, None)
         for epoch in range(1, self.epochs + 1):
             self.encoder_.train()
             total = 0.0
-            for batch in self._batches(lengths, generator):
+            for batch in tqdm(self._batches(lengths, generator), desc=f"fine-tuning e5, epoch {epoch}",
+                              unit="batch", disable=not self.verbose):
                 loss = torch.nn.functional.cross_entropy(self._logits([rows[i] for i in batch]),
                                                          labels[batch].to(self.device))
                 optimiser.zero_grad()

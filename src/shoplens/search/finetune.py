@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from shoplens.text.encoders import (BatchedEncoder, Encoder, check_encode_args, get_encoder, load_minilm,
                                     prepare_text)
+from shoplens.text.schedule import linear_warmup_decay
 
 CONFIG_FILE = "search_tuned_minilm.json"
 LOSSES = ("ranking", "cosine")
@@ -125,9 +126,7 @@ class SearchTunedMiniLM(BatchedEncoder, BaseEstimator):
             parameter.requires_grad_("word_embeddings" not in name)  # half the weights, few of them seen in a batch
         optimiser = torch.optim.AdamW([p for p in self.model_.parameters() if p.requires_grad], lr=self.lr)
         steps = self.epochs * -(-len(groups) // self.batch_queries)
-        warmup = max(1, steps // 10)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
+        schedule = linear_warmup_decay(optimiser, steps, 0.1)
         self.model_.train()
         self.losses_ = []
         with tqdm(total=steps, disable=not self.progress, desc="fine-tuning MiniLM", unit="step") as bar:
