@@ -5,7 +5,7 @@ import pandas as pd
 
 from shoplens.forecast import metrics
 from shoplens.forecast.gbm import GlobalGBM
-from shoplens.forecast.statistical import SmoothedSeasonalNaive
+from shoplens.forecast.statistical import SmoothedMSTL, SmoothedSeasonalNaive
 
 
 def seasonal_panel(n_series=8, weeks=120, growth=0.0, noise=1.0, seed=0) -> pd.DataFrame:
@@ -48,6 +48,25 @@ def test_neighbour_and_recent_weights_have_known_limits():
     spread = SmoothedSeasonalNaive(neighbour_weight=0.25, **base).fit(df).predict(8)
     # a smooth shape: spreading over neighbouring weeks barely moves the forecast
     assert np.abs(spread.yhat - plain.yhat).max() < 0.02 * plain.yhat.abs().max()
+
+
+def test_two_season_mstl_averages_out_noise_that_one_season_naive_copies():
+    df = seasonal_panel(n_series=20, weeks=130, noise=6.0)
+    df = df[(df.unique_id != "s0") | (df.ds >= df.ds.unique()[70])]  # s0: 34 training weeks, under 2 seasons
+    train, test = _split(df, 26)
+    settings = dict(season_length=52, rank=20, level_weight=0.0, freq="W-FRI")  # rank = series: no smoothing
+    naive = SmoothedSeasonalNaive(**settings).fit(train).predict(26, levels=())
+    mstl_model = SmoothedMSTL(**settings).fit(train)
+    mstl = mstl_model.predict(26, levels=())
+    assert sorted(mstl_model.mstl_ids_) == sorted(f"s{k}" for k in range(1, 20))
+    pd.testing.assert_series_equal(mstl[mstl.unique_id == "s0"].yhat, naive[naive.unique_id == "s0"].yhat)
+    scored = test[test.unique_id != "s0"]
+
+    def error(fc):
+        both = fc.merge(scored, on=["unique_id", "ds"])
+        return metrics.mae(both.y, both.yhat)
+    # naive copies one year's noise (sd 6: error variance 2 x 36); two years averaged copy half of it (1.5 x 36)
+    assert error(mstl) < 0.93 * error(naive)
 
 
 def test_gbm_on_difference_to_smoothed_yearly_lag_tracks_a_pure_seasonal_panel():

@@ -14,10 +14,10 @@ from shoplens.forecast.base import DataReport, prepare, to_long
 from shoplens.forecast.batch import ForecastBatch, forecast_batch, forecast_in_batches
 from shoplens.forecast.ensemble import Ensemble
 from shoplens.forecast.gbm import GlobalGBM
-from shoplens.forecast.statistical import SmoothedSeasonalNaive, StatsForecaster
+from shoplens.forecast.statistical import SmoothedMSTL, SmoothedSeasonalNaive, StatsForecaster
 
 __all__ = [
-    "DataReport", "Ensemble", "ForecastBatch", "GlobalGBM", "NeuralForecaster", "SmoothedSeasonalNaive",
+    "DataReport", "Ensemble", "ForecastBatch", "GlobalGBM", "NeuralForecaster", "SmoothedMSTL", "SmoothedSeasonalNaive",
     "StatsForecaster", "WorkspaceForecast", "backtest", "forecast_batch", "forecast_in_batches", "forecast_workspace",
     "prepare", "rolling_origins", "to_long",
 ]

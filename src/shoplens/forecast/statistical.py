@@ -152,3 +152,40 @@ class SmoothedSeasonalNaive:
         out[DS] = pd.date_range(self.history_[DS].max(), periods=horizon + 1, freq=self.freq_)[1:]
         out = out.melt(id_vars=DS, var_name=ID, value_name="yhat")[[ID, DS, "yhat"]]
         return out.sort_values([ID, DS], ignore_index=True)
+
+
+class SmoothedMSTL(SmoothedSeasonalNaive):
+    """STL decomposition + ETS on the trend (statsforecast MSTL) of the low-rank smoothed panel, for series with
+    at least `min_seasons` whole seasons; the others get SmoothedSeasonalNaive's forecast (same settings).
+
+    With two seasons STL's seasonal part is, in effect, a smoothed average of both years: one year's noise
+    counts half. It cannot help (nor be checked) where fewer than two seasons precede the forecast origin.
+    """
+
+    def __init__(self, *, min_seasons: int = 2, season_length: int = 52, group: str | None = None, rank: int = 10,
+                 level_window: int = 13, level_weight: float = 0.5, neighbour_weight: float = 0.0,
+                 recent_weight: float = 0.0, freq: str | None = None):
+        super().__init__(season_length=season_length, group=group, rank=rank, level_window=level_window,
+                         level_weight=level_weight, neighbour_weight=neighbour_weight, recent_weight=recent_weight,
+                         freq=freq)
+        self.min_seasons = min_seasons
+
+    def predict(self, horizon: int, future: pd.DataFrame | None = None, levels=(80,)) -> pd.DataFrame:
+        from statsforecast import StatsForecast
+        from statsforecast.models import MSTL
+
+        out = super().predict(horizon, future, levels=())
+        history_len = np.sum(~np.isnan(self.observed_), 0)
+        long_enough = np.flatnonzero(history_len >= self.min_seasons * self.season_length)
+        self.mstl_ids_ = self.ids_[long_enough]
+        if len(long_enough):
+            span = self.min_seasons * self.season_length  # the last whole seasons: their rows are all observed
+            panel = pd.DataFrame(self.smooth_[-span:, long_enough], columns=self.ids_[long_enough])
+            panel[DS] = np.sort(self.history_[DS].unique())[-span:]
+            panel = panel.melt(id_vars=DS, var_name=ID, value_name=Y)[[ID, DS, Y]]
+            fc = StatsForecast(models=[MSTL(season_length=self.season_length)], freq=self.freq_, n_jobs=1).forecast(
+                h=horizon, df=panel)
+            out = out.merge(fc[[ID, DS, "MSTL"]], on=[ID, DS], how="left")
+            out["yhat"] = out["MSTL"].fillna(out["yhat"])
+            out = out.drop(columns="MSTL")
+        return out.sort_values([ID, DS], ignore_index=True)
