@@ -29,6 +29,7 @@ def test_e5_fine_tunes_chinese_keeps_the_best_epoch_and_round_trips(tmp_path):
     accuracy = [entry["eval_accuracy"] for entry in model.history_]
     assert max(accuracy) >= 0.75 and len(accuracy) == 3
     assert (model.predict(ZH_TEXTS) == np.array(LABELS)).mean() == max(accuracy)  # the best epoch's weights
+    np.testing.assert_allclose(model.eval_proba_, model.predict_proba(ZH_TEXTS), atol=1e-6)  # that epoch's
     model.save(tmp_path)
     saved = sum(f.stat().st_size for f in tmp_path.iterdir())
     assert saved < 150e6 and not list(tmp_path.rglob("*.pkl"))  # the frozen 250k-word table is not written

