@@ -9,6 +9,7 @@ import pytest
 from shoplens.bench import search as bench
 from shoplens.bench.search import chinese as chinese_bench
 from shoplens.bench.search import relevance as relevance_bench
+from shoplens.bench.search.scoring import WEIGHTED_GRID
 
 
 @pytest.fixture
@@ -54,6 +55,8 @@ def test_speed_part_reports_peer_side_by_side():
     names = [row["method"] for row in result.rows]
     assert "bm25s (peer), tokenise + retrieve" in names and "ours keyword" in names
     assert "bm25s (peer), tokenise + get_scores + top-k" in result.baselines
+    reranked = result.metrics["ours hybrid (static, retrieval) + cross-encoder re-rank of the top 30"]
+    assert reranked["p50_ms"] > result.metrics["ours hybrid (static, retrieval)"]["p50_ms"]
     hybrid = result.metrics["ours hybrid (static, retrieval)"]
     assert hybrid["p50_ms"] > 0 and hybrid["p99_ms"] >= hybrid["p50_ms"] and hybrid["ratio_p50_vs_bm25s"] > 0
 
@@ -85,3 +88,20 @@ def test_build_part_times_keyword_and_dense_apart():
     assert metrics["items"] == 120
     assert metrics["total_seconds"] > 0 and metrics["keyword_seconds"] > 0
     assert metrics["embedding_seconds"] == pytest.approx(metrics["total_seconds"] - metrics["keyword_seconds"], abs=0.02)
+
+
+def test_rerank_part(homedepot_root, tmp_path):
+    result = bench.run("rerank", quick=True, data=homedepot_root, encoder="static", cache=tmp_path / "cache.duckdb",
+                       model_dir=tmp_path / "reranker")
+    methods = {(row["queries"].split(" (")[0], row["method"]) for row in result.rows}
+    assert {("held fold", "cross-encoder"), ("eval", "hybrid-weighted (static) + cross-encoder"),
+            ("eval", "bm25+typo")} <= methods
+    chosen = result.metrics["chosen"]
+    assert chosen["cross_encoder_weight"] in WEIGHTED_GRID
+    assert chosen["held_fold_ndcg@10_by_cross_encoder_weight"][str(chosen["cross_encoder_weight"])] == max(
+        chosen["held_fold_ndcg@10_by_cross_encoder_weight"].values())
+    assert result.metrics["cross_encoder"]["trained_now"] and chosen["best_epoch"] == 1
+    again = bench.run("rerank", quick=True, data=homedepot_root, encoder="static", cache=tmp_path / "cache.duckdb",
+                      model_dir=tmp_path / "reranker")
+    assert not again.metrics["cross_encoder"]["trained_now"]  # the saved model is reused
+    assert again.metrics["target"]["lift"] == pytest.approx(result.metrics["target"]["lift"], abs=1e-3)

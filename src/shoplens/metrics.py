@@ -41,6 +41,17 @@ def ndcg_at_k(ranks: Sequence[int], k: int) -> float:
     return float(gains.mean())
 
 
+def graded_ndcg_at_k(gains: np.ndarray, scores: np.ndarray, k: int, tie_break: np.ndarray | None = None) -> float:
+    """NDCG@k of ONE ranked candidate list with graded gains (>= 0, some > 0): the candidates ordered by
+    `scores`, ties broken by `tie_break` (e.g. seeded random numbers; default: the order given)."""
+    gains = np.asarray(gains, dtype=np.float64)
+    tie_break = np.arange(len(gains)) if tie_break is None else tie_break
+    order = np.lexsort((tie_break, -np.asarray(scores, dtype=np.float64)))[:k]
+    discounts = 1 / np.log2(np.arange(2, k + 2))
+    ideal = np.sort(gains)[::-1][:k]
+    return float((gains[order] * discounts[: len(order)]).sum() / (ideal * discounts[: len(ideal)]).sum())
+
+
 def mrr(ranks: Sequence[int]) -> float:
     ranks = np.asarray(ranks, dtype=np.float64)
     return float(np.mean(1.0 / (ranks + 1.0))) if ranks.size else 0.0

