@@ -97,13 +97,8 @@ def tune_search(judgments: Path = typer.Argument(..., help="CSV/Parquet of judge
     """Fine-tune the English MiniLM encoder on your own search judgments or click grades."""
     from shoplens.search.finetune import SearchTunedMiniLM
 
-    queries, titles, grades = _read_judgments(judgments, query_column, title_column, grade_column)
-    try:
-        model = SearchTunedMiniLM(loss=loss, side=side, epochs=epochs, lr=lr, batch_queries=batch_queries,
-                                  progress=True).fit(queries, titles, grades)
-    except ValueError as e:
-        fail(str(e))
-    model.save(out)
+    model = SearchTunedMiniLM(loss=loss, side=side, epochs=epochs, lr=lr, batch_queries=batch_queries, progress=True)
+    _fit_on_judgments(model, judgments, (query_column, title_column, grade_column), out)
     console.print(f"fine-tuned on {model.n_pairs_:,} pairs ({model.n_queries_:,} queries); saved to {out}; "
                   f"use it with: shoplens index WORKSPACE search --encoder {out}")
 
@@ -119,22 +114,18 @@ def train_reranker(judgments: Path = typer.Argument(..., help="CSV/Parquet of ju
     """Train a cross-encoder re-ranker (MiniLM reading query and title together) on judged pairs."""
     from shoplens.search.rerank import CrossEncoderReranker
 
-    queries, titles, grades = _read_judgments(judgments, query_column, title_column, grade_column)
-    try:
-        model = CrossEncoderReranker(epochs=epochs, lr=lr, queries_per_step=queries_per_step,
-                                     verbose=True).fit(queries, titles, grades)
-    except ValueError as e:
-        fail(str(e))
-    model.save(out)
-    console.print(f"trained on {len(queries):,} judged pairs; saved to {out}; "
+    model = CrossEncoderReranker(epochs=epochs, lr=lr, queries_per_step=queries_per_step, verbose=True)
+    pairs = _fit_on_judgments(model, judgments, (query_column, title_column, grade_column), out)
+    console.print(f"trained on {pairs:,} judged pairs; saved to {out}; "
                   f"use it with: shoplens index WORKSPACE search --reranker {out}")
 
 
-def _read_judgments(path: Path, query_column: str, title_column: str, grade_column: str):
-    """(queries, titles, numeric grades) of a judged-pairs file; a missing column or a grade that is not a
-    number fails with its row."""
+def _fit_on_judgments(model, path: Path, columns: tuple[str, str, str], out: Path) -> int:
+    """model.fit(queries, titles, grades) read from a judged-pairs file, then model.save(out); the number of
+    pairs read. A missing column or a grade that is not a number fails with its row, before any training."""
     import pandas as pd
 
+    query_column, title_column, grade_column = columns
     if not path.is_file():
         fail(f"no file {path}")
     pairs = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
@@ -147,7 +138,12 @@ def _read_judgments(path: Path, query_column: str, title_column: str, grade_colu
     if bad.any():
         row = int(bad.to_numpy().argmax())
         fail(f"{path}, row {row + 1}, column {grade_column!r}: {pairs[grade_column].iloc[row]!r} is not a number")
-    return pairs[query_column], pairs[title_column], grades
+    try:
+        model.fit(pairs[query_column], pairs[title_column], grades)
+    except ValueError as e:
+        fail(str(e))
+    model.save(out)
+    return len(pairs)
 
 
 @bench_app.command("search")
