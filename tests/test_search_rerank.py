@@ -87,6 +87,8 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="3 queries but 2 titles"):
         model.predict(["a", "b", "c"], ["x", "y"])
     assert model.predict([], []).shape == (0,)
+    with pytest.raises(FileNotFoundError, match="no reranker in"):
+        CrossEncoderReranker.load("/nonexistent/reranker")
 
 
 def test_search_index_reranks_its_top_results(trained, tmp_path):

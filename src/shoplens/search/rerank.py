@@ -190,6 +190,9 @@ class CrossEncoderReranker(BaseEstimator):
     @classmethod
     def load(cls, folder: str | Path) -> CrossEncoderReranker:
         folder = Path(folder)
+        if not (folder / CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"no reranker in {folder}; train one with `shoplens train-reranker` or "
+                                    "CrossEncoderReranker().fit(...).save(folder)")
         state = json.loads((folder / CONFIG_FILE).read_text())
         model = cls(**state["params"])
         if model.device != "cpu" and not torch.cuda.is_available():
