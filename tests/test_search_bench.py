@@ -100,8 +100,20 @@ def test_rerank_part(homedepot_root, tmp_path):
     assert chosen["cross_encoder_weight"] in WEIGHTED_GRID
     assert chosen["held_fold_ndcg@10_by_cross_encoder_weight"][str(chosen["cross_encoder_weight"])] == max(
         chosen["held_fold_ndcg@10_by_cross_encoder_weight"].values())
-    assert result.metrics["cross_encoder"]["trained_now"] and chosen["best_epoch"] == 1
+    assert chosen["cross_encoder"]["trained_now"] and chosen["best_epoch"] == 1
     again = bench.run("rerank", quick=True, data=homedepot_root, encoder="static", cache=tmp_path / "cache.duckdb",
                       model_dir=tmp_path / "reranker")
-    assert not again.metrics["cross_encoder"]["trained_now"]  # the saved model is reused
+    assert not again.metrics["chosen"]["cross_encoder"]["trained_now"]  # the saved model is reused
     assert again.metrics["target"]["lift"] == pytest.approx(result.metrics["target"]["lift"], abs=1e-3)
+
+
+def test_rerank_part_cross_fitted_scores_every_query_once(homedepot_root, tmp_path):
+    result = bench.run("rerank", quick=True, data=homedepot_root, encoder="static", cache=tmp_path / "cache.duckdb",
+                       model_dir=tmp_path / "reranker", protocol="cross-fit", cross_fit_folds=2)
+    assert set(result.metrics["chosen"]) == {"fold-0", "fold-1"}
+    scored = sum(step["cross_encoder"]["scored_pairs"] for step in result.metrics["chosen"].values())
+    assert scored == 160  # 40 queries x 4 candidates, each scored by exactly one step
+    assert {row["queries"] for row in result.rows} == {"all, out of fold (40)"}
+    assert result.metrics["target"]["queries"] == "all, out of fold"
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        bench.run("rerank", quick=True, data=homedepot_root, protocol="loo")

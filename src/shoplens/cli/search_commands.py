@@ -161,6 +161,9 @@ def bench_search(part: str = typer.Option("all", help="relevance | rerank | chin
                  epochs: Optional[int] = typer.Option(None, help="rerank: the cross-encoder's training epochs"),
                  model_dir: Optional[Path] = typer.Option(None, help="rerank: where the cross-encoder is saved "
                                                           "(reused by a rerun with the same settings)"),
+                 protocol: Optional[str] = typer.Option(None, help="rerank: split (default) | cross-fit (every "
+                                                        "query scored out of fold; 5 trainings, for a GPU)"),
+                 device: Optional[str] = typer.Option(None, help="rerank: cpu | cuda"),
                  out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
     """Home Depot relevance (NDCG lift over random, recall@100), the hybrid with a cross-encoder re-ranker,
     Chinese queries, and speed beside bm25s."""
@@ -175,8 +178,9 @@ def bench_search(part: str = typer.Option("all", help="relevance | rerank | chin
         extra["finetune"] = None if finetune == "none" else finetune
     if extra and part != "relevance":
         fail("--finetune, --finetune-dir and --finetune-selection belong to --part relevance")
-    rerank_extra = {k: v for k, v in {"epochs": epochs, "model_dir": model_dir}.items() if v is not None}
+    rerank_extra = {k: v for k, v in {"epochs": epochs, "model_dir": model_dir, "protocol": protocol,
+                                      "device": device}.items() if v is not None}
     if rerank_extra and part != "rerank":
-        fail("--epochs and --model-dir belong to --part rerank")
+        fail("--epochs, --model-dir, --protocol and --device belong to --part rerank")
     extra |= rerank_extra
     print_result(suite.run(part=part, quick=quick, data=data, encoder=encoder, **extra), console, out)

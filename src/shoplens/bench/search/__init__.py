@@ -14,7 +14,7 @@ from __future__ import annotations
 from shoplens.bench.harness import BenchResult
 from shoplens.bench.search import chinese, relevance, rerank, speed
 
-PARTS = ("relevance", "chinese", "speed", "build")  # "all"
+PARTS = ("relevance", "chinese", "speed", "build")  # what "all" runs
 SLOW_PARTS = ("rerank",)
 
 
