@@ -31,8 +31,14 @@ import torch
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
-from shoplens.text.encoders import (BatchedEncoder, Encoder, check_encode_args, get_encoder, load_minilm,
-                                    prepare_text)
+from shoplens.text.encoders import (
+    BatchedEncoder,
+    Encoder,
+    check_encode_args,
+    get_encoder,
+    load_minilm,
+    prepare_text,
+)
 from shoplens.text.schedule import linear_warmup_decay
 
 CONFIG_FILE = "search_tuned_minilm.json"
@@ -47,6 +53,14 @@ def _fingerprint(model) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:12]
+
+
+def judged_pairs(queries, titles, grades, max_chars: int) -> pd.DataFrame:
+    """query, title, grade per judged pair; pairs with a blank query or title, or no grade, are dropped."""
+    pairs = pd.DataFrame({"query": [prepare_text(q, max_chars) for q in queries],
+                          "title": [prepare_text(t, max_chars) for t in titles],
+                          "grade": np.asarray(grades, dtype=np.float64)})
+    return pairs[(pairs["query"] != "") & (pairs["title"] != "") & pairs["grade"].notna()].reset_index(drop=True)
 
 
 class SearchTunedMiniLM(BatchedEncoder, BaseEstimator):
@@ -104,10 +118,7 @@ class SearchTunedMiniLM(BatchedEncoder, BaseEstimator):
         """queries, titles, grades: one judged pair per position (higher grade = more relevant)."""
         if self.loss not in LOSSES or self.side not in SIDES:
             raise ValueError(f"loss must be one of {LOSSES} and side one of {SIDES}; got {self.loss!r}, {self.side!r}")
-        pairs = pd.DataFrame({"query": [prepare_text(q, self.max_chars) for q in queries],
-                              "title": [prepare_text(t, self.max_chars) for t in titles],
-                              "grade": np.asarray(grades, dtype=np.float64)})
-        pairs = pairs[(pairs["query"] != "") & (pairs["title"] != "") & pairs["grade"].notna()]
+        pairs = judged_pairs(queries, titles, grades, self.max_chars)
         if pairs.empty:
             raise ValueError("no judged pair with a non-blank query and title")
         low, high = pairs["grade"].min(), pairs["grade"].max()

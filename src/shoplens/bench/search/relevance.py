@@ -25,8 +25,8 @@ from shoplens.bench.harness import BenchResult
 from shoplens.bench.search.finetune import VectorLookup, fine_tune, selection_table
 from shoplens.bench.search.scoring import (
     DEFAULT_CACHE,
-    WEIGHTED_GRID,
     QueryScores,
+    best_keyword_weight,
     cached_encoder,
     lift,
     ndcg_at_10,
@@ -48,9 +48,8 @@ def _tune(table: QueryScores, tune_queries, keyword: str, dense: str) -> dict:
     """Best RRF and weighted-fusion parameters on the tuning queries."""
     best_rrf = max(RRF_GRID, key=lambda p: table.ndcg(tune_queries, lambda s: fuse(
         s[keyword], s[dense], "rrf", rrf_k=p[0], keyword_weight=p[1])))
-    best_weight = max(WEIGHTED_GRID, key=lambda w: table.ndcg(tune_queries, lambda s: fuse(
-        s[keyword], s[dense], "weighted", keyword_weight=w)))
-    return {"rrf_k": best_rrf[0], "rrf_keyword_weight": best_rrf[1], "weighted_keyword_weight": best_weight}
+    return {"rrf_k": best_rrf[0], "rrf_keyword_weight": best_rrf[1],
+            "weighted_keyword_weight": best_keyword_weight(table, tune_queries, keyword, dense)}
 
 
 def _features(table: QueryScores, titles: dict[str, np.ndarray], query: str, dense: str) -> np.ndarray:

@@ -30,6 +30,7 @@ from shoplens.bench.search.scoring import (
     DEFAULT_CACHE,
     WEIGHTED_GRID,
     QueryScores,
+    best_keyword_weight,
     cached_encoder,
     lift,
     split_queries,
@@ -76,14 +77,14 @@ def rerank(data=None, quick: bool = False, encoder: str = "minilm", cache: str |
         steps = [(f"fold-{k}", used[fold_of != k], used[fold_of == k]) for k in range(cross_fit_folds)]
     scored, chosen = [], {}
     for name, tuning, scoring in steps:
-        chosen[name or "split"] = _fit_and_score(table, pairs, tuning, scoring, params, Path(model_dir) / name,
-                                                 seed, device, verbose=not quick)
+        chosen[name or "split"], held_queries = _fit_and_score(table, pairs, tuning, scoring, params,
+                                                               Path(model_dir) / name, seed, device, verbose=not quick)
         scored += list(scoring)
 
     rows_out, metrics = [], {}
     splits = [("eval" if protocol == "split" else "all, out of fold", scored, "")]
     if protocol == "split":
-        splits.insert(0, ("held fold", chosen["split"]["held_queries"], HELD))
+        splits.insert(0, ("held fold", held_queries, HELD))
     for split, queries, prefix in splits:
         random = table.random(queries)
         for name, key in (("bm25+typo", "bm25+typo"), (f"dense-{encoder}", "dense"),
@@ -93,8 +94,6 @@ def rerank(data=None, quick: bool = False, encoder: str = "minilm", cache: str |
             rows_out.append({"method": name, "queries": f"{split} ({len(table.rankable(queries))})", "ndcg@10": ndcg,
                              "random": random, "lift": lift(ndcg, random)})
             metrics[f"{split}/{name}"] = {"ndcg@10": round(ndcg, 4), "lift": round(lift(ndcg, random), 4)}
-    for step in chosen.values():
-        del step["held_queries"]
     scored_split, best = splits[-1][0], f"hybrid-weighted ({encoder}) + cross-encoder"
     metrics["target"] = {"method": best, "queries": scored_split, "lift": metrics[f"{scored_split}/{best}"]["lift"],
                          "ratio_vs_bm25+typo": round(metrics[f"{scored_split}/{best}"]["lift"]
@@ -139,16 +138,15 @@ def _hybrid_table(all_pairs: pd.DataFrame, pairs: pd.DataFrame, used, encoder: s
 
 
 def _fit_and_score(table: QueryScores, pairs: pd.DataFrame, tune_queries, score_queries, params: dict,
-                   model_dir: Path, seed: int, device: str, verbose: bool) -> dict:
+                   model_dir: Path, seed: int, device: str, verbose: bool) -> tuple[dict, list[str]]:
     """One fitting step (module doc): adds "hybrid", "cross" and "hybrid+cross" scores to the table for the
     scored queries, and the same with the HELD prefix for the held fold (whose queries another cross-fitting
-    step may score); returns what it chose."""
+    step may score); returns what it chose and the held fold's queries."""
     folds = dict(zip(tune_queries, np.random.default_rng(seed).permutation(len(tune_queries)) % FOLDS))
     fit_pairs = pairs[pairs["query"].map(folds).ge(1)]
     held_pairs = pairs[pairs["query"].map(folds).eq(0)]
     score_pairs = pairs[pairs["query"].isin(set(score_queries))]
-    keyword_weight = max(WEIGHTED_GRID, key=lambda w: table.ndcg(tune_queries, lambda s: fuse(
-        s["bm25+typo"], s["dense"], "weighted", keyword_weight=w)))
+    keyword_weight = best_keyword_weight(table, tune_queries, "bm25+typo", "dense")
 
     reranker, trained = _trained_reranker(fit_pairs, held_pairs, params, model_dir, device, verbose)
     held_scores = reranker.eval_scores_ if trained else reranker.predict(held_pairs["query"], held_pairs["title"])
@@ -165,13 +163,14 @@ def _fit_and_score(table: QueryScores, pairs: pd.DataFrame, tune_queries, score_
     score_scores = reranker.predict(score_pairs["query"], score_pairs["title"])
     scoring_seconds = time.perf_counter() - score_start
     _add_scores(table, score_pairs, score_scores, keyword_weight, cross_weight)
-    return {"hybrid_keyword_weight": keyword_weight, "cross_encoder_weight": cross_weight,
+    chosen = {"hybrid_keyword_weight": keyword_weight, "cross_encoder_weight": cross_weight,
             "held_fold_ndcg@10_by_cross_encoder_weight": {str(w): round(v, 4) for w, v in by_weight.items()},
-            "best_epoch": reranker.best_epoch_, "history": reranker.history_, "held_queries": held_queries,
+            "best_epoch": reranker.best_epoch_, "history": reranker.history_,
             "cross_encoder": {"params": {k: v for k, v in reranker.get_params().items() if k != "verbose"},
                               "trained_now": trained, "fit_pairs": len(fit_pairs), "held_pairs": len(held_pairs),
                               "scored_pairs": len(score_pairs), "scoring_seconds": round(scoring_seconds, 1),
                               "scored_pairs_per_second": round(len(score_pairs) / max(scoring_seconds, 1e-9), 1)}}
+    return chosen, held_queries
 
 
 def _trained_reranker(fit_pairs: pd.DataFrame, held_pairs: pd.DataFrame, params: dict, model_dir: Path,

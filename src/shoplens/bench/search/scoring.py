@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 
 from shoplens.metrics import graded_ndcg_at_k
+from shoplens.search.hybrid import fuse
 from shoplens.text import CachedEncoder, get_encoder
 
 DEFAULT_CACHE = "/tmp/shoplens-search-bench-cache.duckdb"
@@ -67,6 +68,12 @@ class QueryScores:
         """Queries with two or more candidates, some relevant: a single candidate has no order to get right
         (with those, random NDCG is 0.9221 instead of the issue's 0.9119)."""
         return [q for q in queries if len(self.gains[q]) > 1 and self.gains[q].max() > 0]
+
+
+def best_keyword_weight(table: QueryScores, queries, keyword: str, dense: str) -> float:
+    """The WEIGHTED_GRID keyword weight of the weighted fusion with the best mean NDCG@10 on `queries`."""
+    return max(WEIGHTED_GRID, key=lambda w: table.ndcg(queries, lambda s: fuse(
+        s[keyword], s[dense], "weighted", keyword_weight=w)))
 
 
 def cached_encoder(name: str, cache: str | Path) -> CachedEncoder:
