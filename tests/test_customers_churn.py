@@ -7,7 +7,7 @@ from sklearn.metrics import roc_auc_score
 
 from conftest import dataset_dir
 from shoplens.bench.churn import CAL_END, HOLDOUT_END, master_transactions, read_cdnow, sample_master_ids
-from shoplens.customers.btyd import BetaGeoModel
+from shoplens.customers.btyd import BetaGeoModel, BTYDInputError
 from shoplens.customers.churn import (
     RepurchaseModel,
     churn_report,
@@ -114,3 +114,42 @@ def test_fit_rejects_a_window_without_both_outcomes(cdnow):
     features = cdnow[0].head(100)
     with pytest.raises(ValueError, match="both customers who came back"):
         RepurchaseModel().fit(features, np.zeros(100))
+
+
+def _rfm_window(n: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """A small valid (frequency, recency, T, spend) window with repeat buyers, and holdout counts."""
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(10, 40, n)
+    frequency = rng.poisson(1.5, n).astype(float)
+    recency = np.where(frequency > 0, rng.uniform(0, 1, n) * T, 0.0)
+    features = pd.DataFrame({"frequency": frequency, "recency": recency, "T": T, "spend_total": 10 * frequency})
+    return features, rng.poisson(0.5 + frequency / 2).astype(float)
+
+
+def _small_model() -> RepurchaseModel:
+    return RepurchaseModel(horizon=10, n_estimators=10, min_child_samples=5)
+
+
+def test_fit_with_repeat_buyers_keeps_the_btyd_features():
+    features, counts = _rfm_window()
+    model = _small_model().fit(features, counts)
+    assert model.dropped_features_ == {} and {"bg_expected", "bg_alive"} <= set(model.feature_names_)
+
+
+def test_fit_without_repeat_buyers_says_which_features_it_dropped_and_why(tmp_path):
+    features, counts = _rfm_window()
+    features = features.assign(frequency=0.0, recency=0.0)  # nobody repeated yet: BG/NBD cannot be fitted
+    with pytest.warns(UserWarning, match="bg_expected, bg_alive dropped: no customer .* repeat purchase"):
+        model = _small_model().fit(features, counts)
+    assert set(model.dropped_features_) == {"bg_expected", "bg_alive"}
+    assert "repeat purchase" in model.dropped_features_["bg_alive"]
+    assert not {"bg_expected", "bg_alive"} & set(model.feature_names_)
+    model.save(tmp_path / "model")
+    assert RepurchaseModel.load(tmp_path / "model").dropped_features_ == model.dropped_features_
+
+
+def test_fit_refuses_rfm_data_that_bgnbd_cannot_describe_instead_of_dropping_its_features():
+    features, counts = _rfm_window()
+    features.loc[3, "recency"] = features.loc[3, "T"] + 5  # a purchase after the end of the window: bad data
+    with pytest.raises(BTYDInputError, match=r"recency is after T .*rows \[3\]"):
+        _small_model().fit(features, counts)

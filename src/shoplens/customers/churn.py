@@ -14,6 +14,7 @@ BG/NBD's expectation and P(alive), fitted on the same training window, are featu
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import lightgbm as lgb
@@ -22,10 +23,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold
 
-from shoplens.customers.btyd import BetaGeoModel, BTYDInputError
+from shoplens.customers.btyd import BetaGeoModel
 from shoplens.customers.features import customer_features, holdout_counts
 
 RFM = ["frequency", "recency", "T"]
+BTYD_FEATURES = ("bg_expected", "bg_alive")  # BG/NBD's expectation and P(alive) as features (btyd_features=True)
 
 
 class RepurchaseModel(BaseEstimator):
@@ -61,12 +63,17 @@ class RepurchaseModel(BaseEstimator):
         active = counts > 0 if active is None else np.asarray(active, dtype=bool)
         if active.all() or not active.any():
             raise ValueError("the training window needs both customers who came back and customers who did not")
-        self.btyd_params_ = None
+        self.btyd_params_, self.dropped_features_ = None, {}
         if self.btyd_features:
-            try:
+            if (features["frequency"] > 0).any():
+                # RFM columns BG/NBD cannot describe are bad data: its BTYDInputError names the rows
                 self.btyd_params_ = BetaGeoModel().fit(*(features[c] for c in RFM)).params_
-            except BTYDInputError:
-                pass  # e.g. nobody repeated yet: the learned heads still work on the raw features
+            else:
+                # legitimately unavailable (a young shop): the learned heads still work on the raw features
+                reason = "no customer in the training window has a repeat purchase, so BG/NBD has nothing to fit"
+                self.dropped_features_ = dict.fromkeys(BTYD_FEATURES, reason)
+                warnings.warn(f"RepurchaseModel: features {', '.join(BTYD_FEATURES)} dropped: {reason}",
+                              UserWarning, stacklevel=2)
         X = self._design(features)
         self.feature_names_ = list(X.columns)
         self.expected_ = lgb.LGBMRegressor(**self._lgb_params(
@@ -81,8 +88,8 @@ class RepurchaseModel(BaseEstimator):
             bg = BetaGeoModel()
             bg.params_ = self.btyd_params_
             x, t_x, T = (X[c].to_numpy() for c in RFM)
-            X["bg_expected"] = bg.conditional_expected_purchases(self.horizon, x, t_x, T)
-            X["bg_alive"] = bg.probability_alive(x, t_x, T)
+            X[BTYD_FEATURES[0]] = bg.conditional_expected_purchases(self.horizon, x, t_x, T)
+            X[BTYD_FEATURES[1]] = bg.probability_alive(x, t_x, T)
         if hasattr(self, "feature_names_"):
             X = X.reindex(columns=self.feature_names_)  # columns a scoring window lacks become NaN
         return X
@@ -125,7 +132,8 @@ class RepurchaseModel(BaseEstimator):
         path.mkdir(parents=True, exist_ok=True)
         for head in ("expected_", "active_", "point_"):
             getattr(self, head).booster_.save_model(str(path / f"{head.rstrip('_')}.txt"))
-        config = {"params": self.get_params(), "btyd_params": self.btyd_params_, "feature_names": self.feature_names_}
+        config = {"params": self.get_params(), "btyd_params": self.btyd_params_, "feature_names": self.feature_names_,
+                  "dropped_features": self.dropped_features_}
         (path / "config.json").write_text(json.dumps(config, indent=2))
 
     @classmethod
@@ -134,6 +142,7 @@ class RepurchaseModel(BaseEstimator):
         config = json.loads((path / "config.json").read_text())
         model = cls(**config["params"])
         model.btyd_params_, model.feature_names_ = config["btyd_params"], config["feature_names"]
+        model.dropped_features_ = config.get("dropped_features", {})  # absent in models saved before it existed
         for head, wrapper in (("expected", _BoosterRegressor), ("active", _BoosterClassifier), ("point", _BoosterRegressor)):
             setattr(model, f"{head}_", wrapper(lgb.Booster(model_file=str(path / f"{head}.txt"))))
         return model
