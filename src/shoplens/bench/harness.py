@@ -1,7 +1,8 @@
 """The result every benchmark suite prints and saves (DESIGN.md, "Evaluation is part of the product").
 
 A suite prints a table, then as its LAST line one JSON object:
-{"suite", "dataset", "protocol", "metrics", "baselines", "seconds", "machine", "date"}.
+{"suite", "dataset", "protocol", "metrics", "baselines", "seconds", "machine", "date", "command"}.
+`command` is the `shoplens bench ...` line that produced the result, as typed (null for a library call).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,14 @@ def machine_description() -> str:
         pass
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, {cpu}, Python {platform.python_version()}"
+
+
+def invoked_command() -> str | None:
+    """The `shoplens bench ...` command line as typed, when this process is that command; None otherwise (a
+    library call, a test runner, the service)."""
+    if not (Path(sys.argv[0]).stem == "shoplens" and sys.argv[1:2] == ["bench"]):
+        return None
+    return shlex.join(["shoplens", *sys.argv[1:]])
 
 
 @dataclass
@@ -51,6 +62,7 @@ class BenchResult:
             "seconds": round(self.seconds, 2),
             "machine": machine_description(),
             "date": dt.date.today().isoformat(),
+            "command": invoked_command(),
         }
 
 

@@ -1,6 +1,9 @@
 """`shoplens bench rec`: leave-one-out next-item recommendation on public sequence data.
 
-Full ranking over all items by default; `sampled99` ranks the target against 99 random
+Full ranking by default: the target competes with every catalogue item except the user's own history (the
+target itself stays in, see `shoplens.recommend.evaluate`); SASRec and HSTU also leave out the items never seen
+in training (they score them -inf, so a target never seen in training ranks last); the other models rank those
+items as they score them. `sampled99` ranks the target against 99 random
 items the user never touched (or a fixed negatives file in the S3-Rec format
 `user neg_1 ... neg_99`). Each model is trained once per seed on all but the last two items
 of every user, early-stopped on the second-to-last item (validation), and scored on the last
@@ -153,6 +156,8 @@ def summarize(model_name, runs, seeds, params) -> tuple[dict, dict]:
     if logs:
         summary["seconds_per_epoch"] = float(np.mean([log["seconds_per_epoch"] for log in logs]))
         summary["best_epochs"] = [log["best_epoch"] for log in logs]
+        summary["epochs_run"] = [len(log["epochs"]) for log in logs]
+        summary["stopped_by"] = [stopped_by(log, params) for log in logs]
         summary["valid_NDCG@10"] = float(np.mean([log["best_valid_ndcg10"] for log in logs]))
         summary["valid_protocol"] = logs[0].get("valid_protocol")
     summary["seeds"], summary["params"] = list(seeds), params
@@ -163,12 +168,40 @@ def summarize(model_name, runs, seeds, params) -> tuple[dict, dict]:
     return summary, row
 
 
+def stopped_by(log: dict, params: dict) -> str:
+    """Why a sequence model's training ended: "patience", "max_epochs" or "max_seconds" (the time cap)."""
+    epochs = len(log["epochs"])
+    if epochs - log["best_epoch"] >= params["patience"]:
+        return "patience"
+    return "max_epochs" if epochs >= params["max_epochs"] else "max_seconds"
+
+
+def describe_protocol(protocol: str, negatives_source: str, names, select_on: str) -> str:
+    """The protocol line printed and stored: what each target is ranked against, and how models were stopped."""
+    sequence = [n for n in names if n in SEQUENCE_MODELS]
+    others = [n for n in names if n not in SEQUENCE_MODELS]
+    if protocol == "full":
+        described = "full ranking over all items except the user's history (the target always competes)"
+        if sequence:
+            described += f"; {'/'.join(sequence)} also leave out items never seen in training (scored -inf)"
+        if others:
+            described += f"; {'/'.join(others)} rank those items by their own scores"
+    else:
+        described = f"99 sampled negatives ({negatives_source})"
+    if sequence:
+        selection = ("full ranking" if select_on == "full"
+                     else f"99 sampled negatives of its own (uniform random, seed {VALID_NEGATIVES_SEED})")
+        described += f"; sequence models early-stopped on validation NDCG@10, {selection}"
+    return f"leave-one-out, {described}"
+
+
 def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="full", negatives=None, quick=False,
         seeds=(0, 1, 2), data=None, params: dict | None = None, device: str = "cpu",
-        select_on: str | None = None) -> BenchResult:
+        select_on: str | None = None, max_seconds: float | None = None) -> BenchResult:
     """Train and evaluate `model` ("all" = every model) on `dataset`; see the module docstring.
     `params` overrides hyper-parameters per model name, e.g. {"sasrec": {"dropout": 0.5}}.
-    `select_on`: the validation protocol of early stopping, "full" or "sampled99" (default: `protocol`)."""
+    `select_on`: the validation protocol of early stopping, "full" or "sampled99" (default: `protocol`).
+    `max_seconds`: a wall-clock cap on each sequence-model training run (default: none; training ends by patience)."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
     started = time.perf_counter()
     name, sequences, n_items, times, raw = load_sequences(dataset, format, data)
@@ -190,16 +223,13 @@ def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="fu
     valid_negatives = None
     if select_on == "sampled99" and any(n in SEQUENCE_MODELS for n in names):
         valid_negatives = validation_negatives(split, n_items)
-    described = 'full ranking over all items' if protocol == 'full' else f'99 sampled negatives ({negatives_source})'
-    if any(n in SEQUENCE_MODELS for n in names):
-        selection = ("full ranking" if select_on == "full"
-                     else f"99 sampled negatives of its own (uniform random, seed {VALID_NEGATIVES_SEED})")
-        described += f"; sequence models early-stopped on validation NDCG@10, {selection}"
-    result = BenchResult("rec", name, f"leave-one-out, {described}")
+    result = BenchResult("rec", name, describe_protocol(protocol, negatives_source, names, select_on))
     for model_name in names:
         model_params = {**PARAMS.get(model_name, {}), **(params or {}).get(model_name, {})}
         if model_name in SEQUENCE_MODELS:
             model_params["device"] = device
+            if max_seconds is not None:
+                model_params["max_seconds"] = max_seconds
         if quick:
             model_params.update(QUICK["sequence_params"] if model_name in SEQUENCE_MODELS else QUICK.get(model_name, {}))
         model_seeds = seeds if "seed" in MODELS[model_name]().get_params() else seeds[:1]  # deterministic: once
@@ -213,6 +243,11 @@ def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="fu
     for m, (hr, ndcg) in published.items():
         result.rows.append({"model": f"published {m}", "HR@10": f"{hr:.4f}", "NDCG@10": f"{ndcg:.4f}"})
     result.metrics["n_users"], result.metrics["n_items"] = len(split.users), n_items
+    trained = np.zeros(n_items, dtype=bool)
+    trained[np.concatenate(split.train)] = True
+    result.metrics["items_never_seen_in_training"] = int((~trained).sum())
+    result.metrics["test_targets_never_seen_in_training"] = int((~trained[split.test_target]).sum())
+    result.metrics["device"] = torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu"
     result.metrics["quick"] = quick
     result.seconds = time.perf_counter() - started
     return result

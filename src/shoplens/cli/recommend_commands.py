@@ -134,16 +134,35 @@ def bench_rec(dataset: str = typer.Option("s3rec-amazon/Beauty", help="NAME[/SUB
               negatives: Optional[Path] = typer.Option(None, help="sampled99: a fixed negatives file (user neg1 .. neg99)"),
               seeds: int = typer.Option(3, help="seeds to average"),
               device: str = typer.Option("cpu", help="cpu or cuda"),
+              select_on: Optional[str] = typer.Option(None, help="early-stop on validation ranked this way: full or "
+                                                      "sampled99 (default: the --protocol)"),
+              max_seconds: Optional[float] = typer.Option(None, help="cap each SASRec/HSTU training run at this many "
+                                                          "seconds (default: no cap; training ends by patience)"),
               quick: bool = typer.Option(False, help="a small slice, a few epochs (< 60 s)"),
               data: Optional[Path] = typer.Option(None, "--data"),
               out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
     """Leave-one-out ranking (full ranking by default) against the published numbers."""
+    import math
+
+    import torch
+
     from shoplens.bench import rec as suite
     from shoplens.bench.harness import print_result
 
     if protocol not in ("full", "sampled99"):
         fail("--protocol must be full or sampled99")
-    print_result(suite.run(dataset, fmt, model, protocol, negatives, quick, tuple(range(seeds)), data, device=device), console, out)
+    if select_on not in (None, "full", "sampled99"):
+        fail("--select-on must be full or sampled99")
+    if seeds < 1:
+        fail(f"--seeds must be at least 1, got {seeds}")
+    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
+        fail(f"--max-seconds must be a positive number of seconds, got {max_seconds}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        fail(f"--device {device}: no CUDA device is available here (torch {torch.__version__})")
+    if device != "cpu" and not device.startswith("cuda"):
+        fail(f"--device must be cpu or cuda[:N], got {device!r}")
+    print_result(suite.run(dataset, fmt, model, protocol, negatives, quick, tuple(range(seeds)), data, device=device,
+                           select_on=select_on, max_seconds=max_seconds), console, out)
 
 
 @bench_app.command("rec-cold-start")
