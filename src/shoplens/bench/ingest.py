@@ -55,7 +55,7 @@ def run(rows: int = 1_000_000) -> BenchResult:
             con = duckdb.connect(str(tmp / f"raw-{fmt}.duckdb"))
             reader = "read_csv" if fmt == "csv" else "read_parquet"
             with Stopwatch() as raw:
-                con.execute(f"CREATE TABLE events AS SELECT * FROM {reader}('{path}')").fetchall()
+                con.execute(f"CREATE TABLE events AS SELECT * FROM {reader}(?)", [str(path)]).fetchall()
             con.close()
             metrics[f"{fmt}_rows_per_s"] = round(rows / sw.seconds)
             baselines[f"duckdb_raw_{fmt}_rows_per_s"] = round(rows / raw.seconds)

@@ -32,6 +32,8 @@ def ingest(
     kind: str = typer.Option(..., "--kind", help="items|users|events|reviews|sales|ad_impressions"),
     mapping: Optional[str] = typer.Option(None, "--map", help="canonical=source,... e.g. user=uid,item=sku,ts=time"),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv|tsv|parquet|jsonl (default: from the extension)"),
+    date_format: Optional[str] = typer.Option(None, "--date-format",
+                                              help="strftime format of the timestamp columns when not ISO 8601/epoch, e.g. %d/%m/%Y"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ):
     """Validate a file and load it into one canonical table, all or nothing."""
@@ -40,7 +42,7 @@ def ingest(
     ws = open_workspace(workspace)
     try:
         with console.status(f"ingesting {file.name} ..."):
-            report = ws.ingest(file, kind, mapping=parse_mapping(mapping), fmt=fmt)
+            report = ws.ingest(file, kind, mapping=parse_mapping(mapping), fmt=fmt, date_format=date_format)
     except (InputError, ValueError) as e:
         fail(str(e))
     finally:

@@ -6,6 +6,11 @@
    timestamps, ranges, duplicate primary keys; the first bad rows are named in one error;
 3. load in ONE DuckDB transaction: a failure leaves the workspace exactly as it was.
 
+No SQL text is ever built from a name or a value that came with the input: values are parameters, rows
+arrive as a registered Arrow table inserted BY NAME, and a new extra column is added through DuckDB's
+relational API (an expression aliased to the name, never parsed as SQL). Names are still checked first
+(`check_column_names`: printable, at most 128 characters, unique ignoring case).
+
 Re-ingesting is idempotent two ways: a file whose content hash was already loaded into that
 table is skipped (and says so); keyed tables (items, users, reviews, sales, events with an
 event_id) replace rows whose key is already present instead of duplicating them.
@@ -56,15 +61,17 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
         replaced BIGINT, ingested_at TIMESTAMP DEFAULT current_timestamp)""")
 
 
-def ingest(ws, source, kind: str, mapping: dict[str, str] | None = None, fmt: str | None = None) -> IngestReport:
-    """Load `source` (a path or a DataFrame) into table `kind` of workspace `ws`."""
+def ingest(ws, source, kind: str, mapping: dict[str, str] | None = None, fmt: str | None = None,
+           date_format: str | None = None) -> IngestReport:
+    """Load `source` (a path or a DataFrame) into table `kind` of workspace `ws`.
+    `date_format` (strftime codes) names the format of every timestamp column when it is not ISO 8601/epoch."""
     spec = table_spec(kind)
     if isinstance(source, pd.DataFrame):
         name, raw = "<dataframe>", source
     else:
         name = str(source)
         raw = read_table(Path(source), fmt=fmt, max_bytes=ws.settings.max_ingest_bytes)
-    frame = validate(raw, spec, mapping or {}, name)
+    frame = validate(raw, spec, mapping or {}, name, date_format=date_format)
     con = ws.connect()
     new_columns = _type_extra_columns(con, spec, frame, name)
     rows = pa.Table.from_pandas(frame, preserve_index=False)
@@ -76,8 +83,8 @@ def ingest(ws, source, kind: str, mapping: dict[str, str] | None = None, fmt: st
         if seen:
             con.execute("ROLLBACK")
             return IngestReport(spec.name, name, len(frame), 0, 0, skipped_file=True)
-        for col, sql_type in new_columns.items():
-            con.execute(f'ALTER TABLE "{spec.name}" ADD COLUMN "{col}" {sql_type}')
+        if new_columns:
+            _add_columns(con, spec.name, new_columns)
         replaced = _delete_existing_keys(con, spec, frame)
         _insert(con, spec, rows)
         con.execute(f"INSERT INTO {LOG_TABLE} (content_hash, table_name, source, rows, inserted, replaced) "
@@ -102,6 +109,17 @@ def parse_mapping(text: str | None) -> dict[str, str]:
     return mapping
 
 
+def _add_columns(con, table: str, columns: dict[str, str]) -> None:
+    """Add NULL-filled columns to one of our tables. The names come from the user's file, so they go through
+    the relational API as aliases (data, not SQL); `table` and the types are the schema's own constants.
+    The table is rebuilt once (a copy), which only happens when a file brings a column never seen before."""
+    rebuilt = f"_{table}_with_new_columns"
+    added = [duckdb.ConstantExpression(None).cast(duckdb.sqltype(sql_type)).alias(name) for name, sql_type in columns.items()]
+    con.table(table).select(duckdb.StarExpression(), *added).create(rebuilt)
+    con.execute(f'DROP TABLE "{table}"')
+    con.execute(f'ALTER TABLE "{rebuilt}" RENAME TO "{table}"')
+
+
 def _content_hash(table: pa.Table) -> str:
     """sha1 of the validated rows in Arrow IPC form: identical content gives the identical hash."""
     sink = pa.BufferOutputStream()
@@ -116,8 +134,13 @@ def _type_extra_columns(con, spec: TableSpec, frame: pd.DataFrame, name: str) ->
     rows = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
                        [spec.name]).fetchall()
     existing = dict(rows)
+    stored_by_case = {c.casefold(): c for c in existing}
     new = {}
     for col in (c for c in frame.columns if c not in spec.column_names):
+        stored = stored_by_case.get(col.casefold(), col)
+        if stored != col:  # DuckDB's names are case-insensitive: this would be that column, or a clash
+            raise InputError(name, f"column {col!r} differs from the stored column {stored!r} only in case; "
+                             f"rename it in the file or map it (--map {stored}={col})")
         values = frame[col]
         sql_type = existing.get(col) or _infer_sql_type(values)
         if sql_type == "DOUBLE":
@@ -153,6 +176,7 @@ def _delete_existing_keys(con, spec: TableSpec, frame: pd.DataFrame) -> int:
     con.register("_incoming_keys", keys)
     try:
         absent = [k for k in spec.key if k not in key]
+        # key columns are the schema's own names (spec.key), never the file's
         match = " AND ".join([f't."{k}" IS NOT DISTINCT FROM i."{k}"' for k in key] + [f't."{k}" IS NULL' for k in absent])
         n = con.execute(f'SELECT count(*) FROM "{spec.name}" t WHERE EXISTS (SELECT 1 FROM _incoming_keys i WHERE {match})').fetchall()[0][0]
         if n:
@@ -167,7 +191,6 @@ def _insert(con, spec: TableSpec, rows: pa.Table) -> None:
     batch = rows.append_column("_row", pa.array(np.arange(start + 1, start + 1 + rows.num_rows, dtype=np.int64)))
     con.register("_incoming", batch)
     try:
-        cols = ", ".join(f'"{c}"' for c in batch.column_names)
-        con.execute(f'INSERT INTO "{spec.name}" ({cols}) SELECT {cols} FROM _incoming')
+        con.execute(f'INSERT INTO "{spec.name}" BY NAME SELECT * FROM _incoming')  # spec.name: the schema's own
     finally:
         con.unregister("_incoming")

@@ -2,6 +2,13 @@
 
 Arrow compute does the common case fast (1M rows in about a second); pandas is only asked to
 find *which* rows are bad once the fast path has failed.
+
+Timestamps, the same in every format and in POST /events: ISO 8601 (`2024-03-05`, `2024-03-05 14:02:11`,
+`2024-03-05T14:02:11+08:00`; `2024/03/05` too, year first), YYYYMMDD, or epoch seconds or milliseconds from
+1973 on. A value with an offset is converted to UTC; a value without one IS UTC (never the offset of a
+neighbouring row). Anything else — `05/03/2024` (day or month first?), a bare year — is refused unless the
+caller names the format (`date_format`, strftime codes). Every timestamp must lie in 1678..2261, the range
+the workspace stores at nanosecond precision.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shoplens.data.readers import InputError
+from shoplens.data.readers import InputError, check_column_names
 from shoplens.data.schema import Column, TableSpec
 
 MAX_ROWS_NAMED = 5
@@ -23,10 +30,20 @@ ALIASES = {"user": "user_id", "item": "item_id", "review": "review_id", "store":
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "t", "y"), ("0", "false", "no", "f", "n")
 NUMBER_PATTERN = r"^\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*$"
 YYYYMMDD_PATTERN = r"^\s*(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*$"
+ISO_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}"
+OFFSET_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ].*(Z|[+-]\d{2}(:?\d{2})?)$"
+EPOCH_SECONDS = (1e8, 1e11)  # 1973-03-03 .. 5138: below, a number is more likely a year or a count than a time
+EPOCH_MILLISECONDS = (1e11, 1e14)
+TS_RANGE = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31 23:59:59.999999999"))
+TS_FORMATS_HELP = ("accepted: ISO 8601 such as 2024-03-05 or 2024-03-05 14:02:11[+08:00], YYYYMMDD, epoch "
+                   "seconds/milliseconds; name any other format with --date-format, e.g. %d/%m/%Y")
 
 
-def validate(raw: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], name: str) -> pd.DataFrame:
-    """The canonical, typed frame, or an InputError naming file, rows, column and reason."""
+def validate(raw: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], name: str,
+             date_format: str | None = None) -> pd.DataFrame:
+    """The canonical, typed frame, or an InputError naming file, rows, column and reason.
+    `date_format` (strftime codes, e.g. "%d/%m/%Y") reads every timestamp column in that one format."""
+    check_column_names(raw.columns, name)
     mapping = {ALIASES.get(k, k): v for k, v in mapping.items()}
     for canonical, src in mapping.items():
         if src not in raw.columns:
@@ -36,6 +53,7 @@ def validate(raw: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], name: 
     frame.columns = [str(c) for c in frame.columns]
     if frame.columns.duplicated().any():
         raise InputError(name, f"column names clash after mapping: {frame.columns[frame.columns.duplicated()].tolist()}")
+    check_column_names(frame.columns, name)
     if len(frame) == 0:
         raise InputError(name, "file has a header but no rows")
     missing = [c for c in spec.required if c not in frame.columns]
@@ -47,7 +65,7 @@ def validate(raw: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], name: 
     for col in spec.columns:
         if col.name in frame.columns:
             try:
-                typed[col.name] = convert_column(frame[col.name], col, name)
+                typed[col.name] = convert_column(frame[col.name], col, name, date_format)
             except InputError as problem:  # keep going: one error should list every bad column
                 problems.append(problem)
     if problems:
@@ -56,27 +74,35 @@ def validate(raw: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], name: 
             rows=problems[0].rows, n_bad=problems[0].n_bad, prefix_rows=False)
     out = pd.DataFrame(typed)
     for extra in frame.columns:
-        if extra not in spec.column_names and extra != "_row":
+        if extra not in spec.column_names:
+            if frame[extra].dtype == object:
+                _as_text(frame[extra], name, extra)  # refuses text that is not valid Unicode
             out[extra] = frame[extra]
     check_keys(out, spec, name)
     return out
 
 
-def convert_column(values: pd.Series, col: Column, name: str) -> pd.Series:
+def convert_column(values: pd.Series, col: Column, name: str, date_format: str | None = None) -> pd.Series:
     if col.kind == "ts" and pd.api.types.is_datetime64_any_dtype(values):
         present = values.notna()
         parsed = values.dt.tz_convert(None) if values.dt.tz is not None else values
+        fail_where(present & ((parsed < TS_RANGE[0]) | (parsed > TS_RANGE[1])), name, col.name,
+                   "outside the supported range of years 1678..2261", values)
+        parsed = parsed.astype("datetime64[ns]")
     elif col.kind in ("float", "int") and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         present = values.notna()
         parsed = _numbers(values, col, name, present, None)
     else:
-        text = _as_text(values)
+        text = _as_text(values, name, col.name)
         present = pd.Series(pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text), ""), False).to_numpy(zero_copy_only=False))
         if col.kind == "str":
             parsed = pd.Series(pd.arrays.ArrowStringArray(pc.if_else(present.to_numpy(), text, None)))
         elif col.kind == "ts":
-            parsed = parse_timestamps(text)
-            fail_where(present & parsed.isna(), name, col.name, "not a parseable timestamp", values)
+            parsed, why = parse_timestamps(text, date_format)
+            bad = present & parsed.isna()
+            if bad.any():
+                reason = why[bad].iloc[0]
+                fail_where(bad & (why == reason), name, col.name, reason, values)
         elif col.kind == "bool":
             lowered = pc.utf8_lower(pc.utf8_trim_whitespace(text))
             parsed = pd.Series(pc.if_else(pc.is_in(lowered, pa.array(TRUE_WORDS)), True,
@@ -90,13 +116,38 @@ def convert_column(values: pd.Series, col: Column, name: str) -> pd.Series:
     return parsed
 
 
-def _as_text(values: pd.Series) -> pa.Array:
+def _as_text(values: pd.Series, name: str, column: str) -> pa.Array:
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         return pa.array(values.array)  # already Arrow: no copy
+    if pd.api.types.is_integer_dtype(values):  # nullable Int64 ids: 101, never '101.0'
+        return pc.cast(pa.array(values, from_pandas=True), pa.string())
     try:
         return pa.array(values, type=pa.string(), from_pandas=True)
+    except UnicodeEncodeError:
+        _fail_on_lone_surrogates(values, name, column)
+        raise
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects (e.g. ints in an id column)
-        return pa.array(values.map(lambda v: None if pd.isna(v) else str(v)), type=pa.string(), from_pandas=True)
+        as_strings = values.map(lambda v: None if _missing(v) else str(v))
+        try:
+            return pa.array(as_strings, type=pa.string(), from_pandas=True)
+        except UnicodeEncodeError:
+            _fail_on_lone_surrogates(as_strings, name, column)
+            raise
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
+
+
+def _fail_on_lone_surrogates(values: pd.Series, name: str, column: str) -> None:
+    def invalid(v) -> bool:
+        try:
+            str(v).encode("utf-8")
+            return False
+        except UnicodeEncodeError:
+            return True
+    fail_where(values.map(lambda v: not _missing(v) and invalid(v)), name, column,
+               "text contains a lone UTF-16 surrogate, which is not valid Unicode")
 
 
 def _text_to_float(text: pa.Array) -> pd.Series:
@@ -122,32 +173,61 @@ def _numbers(numbers: pd.Series, col: Column, name: str, present: pd.Series, ori
     return numbers
 
 
-def parse_timestamps(text: pa.Array) -> pd.Series:
-    """Value by value: ISO 8601 (an offset is converted to UTC), YYYYMMDD, or epoch numbers
-    (seconds; milliseconds when above 1e11). Unparseable values come back as NaT."""
+def parse_timestamps(text: pa.Array, date_format: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """(timestamps as naive UTC, why) value by value, under the rules in the module docstring.
+    Values that cannot be read come back as NaT with the reason in `why` (None where fine or blank)."""
     trimmed = pc.utf8_trim_whitespace(text)
-    try:  # the common case, naive ISO 8601 everywhere, in one Arrow cast
-        return pd.Series(pc.cast(pc.if_else(pc.equal(trimmed, ""), None, trimmed), pa.timestamp("ns")).to_pandas())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    strings = pd.Series(trimmed.to_pandas(), dtype=object)
+    trimmed = pc.replace_substring_regex(trimmed, r"^(\d{4})/(\d{2})/(\d{2})", r"\1-\2-\3")  # year first: unambiguous
+    blank_as_null = pc.if_else(pc.equal(trimmed, ""), None, trimmed)
+    strings = pd.Series(blank_as_null.to_pandas(), dtype=object)
+    why = pd.Series(None, index=strings.index, dtype=object)
+    if date_format is not None:
+        parsed = pd.to_datetime(strings, format=date_format, errors="coerce", utc=True).dt.tz_convert(None)
+        why[strings.notna() & parsed.isna()] = f"not a timestamp in the format {date_format!r}"
+        return _in_range(parsed, why)
+    if not pc.any(pc.match_substring_regex(blank_as_null, OFFSET_PATTERN)).as_py():
+        try:  # the common case, naive ISO 8601 everywhere, in one Arrow cast
+            return _in_range(pd.Series(pc.cast(blank_as_null, pa.timestamp("ns")).to_pandas()), why)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     parsed = pd.Series(pd.NaT, index=strings.index, dtype="datetime64[ns]")
-    is_day = pd.Series(pc.fill_null(pc.match_substring_regex(trimmed, YYYYMMDD_PATTERN), False).to_numpy(zero_copy_only=False))
-    is_number = pd.Series(pc.fill_null(pc.match_substring_regex(trimmed, NUMBER_PATTERN), False).to_numpy(zero_copy_only=False)) & ~is_day
+    matches = lambda pattern: pd.Series(pc.fill_null(pc.match_substring_regex(blank_as_null, pattern), False)
+                                        .to_numpy(zero_copy_only=False))
+    is_day = matches(YYYYMMDD_PATTERN)
+    is_number = matches(NUMBER_PATTERN) & ~is_day
+    is_iso = matches(ISO_DATE_PATTERN)
+    has_offset = matches(OFFSET_PATTERN) & is_iso
     if is_day.any():
         parsed[is_day] = pd.to_datetime(strings[is_day], format="%Y%m%d", errors="coerce")
     if is_number.any():
         numbers = strings[is_number].astype(float)
-        seconds = numbers.where(numbers.abs() <= 1e11, numbers / 1000)
-        in_range = seconds.abs() < 9e9  # beyond year ~2255 pandas cannot hold it: NaT, reported as unparseable
-        parsed[seconds[in_range].index] = pd.to_datetime(seconds[in_range], unit="s", errors="coerce")
-    rest = strings[~is_day & ~is_number & strings.notna() & (strings != "")]
-    if len(rest):
-        iso = pd.to_datetime(rest, errors="coerce", format="ISO8601", utc=True)
-        if iso.isna().any():  # not all ISO 8601: let pandas try the others one by one
-            iso[iso.isna()] = pd.to_datetime(rest[iso.isna()], errors="coerce", format="mixed", utc=True)
-        parsed[rest.index] = iso.dt.tz_convert(None)
-    return parsed
+        seconds = numbers.where(numbers < EPOCH_MILLISECONDS[0], numbers / 1000)
+        plausible = (numbers >= EPOCH_SECONDS[0]) & (numbers < EPOCH_MILLISECONDS[1])
+        why[plausible[~plausible].index] = ("a number that is not a plausible epoch time (seconds or milliseconds "
+                                            "after 1973); if it is a year or another format, say so with --date-format")
+        kept = seconds[plausible & (seconds < TS_RANGE[1].timestamp())]
+        parsed[kept.index] = pd.to_datetime(kept, unit="s", errors="coerce")
+    # Naive and offset values are parsed apart: pandas, given both in one call, gives a naive value the
+    # offset of the row before it.
+    for part, offset in ((is_iso & ~has_offset, False), (has_offset, True)):
+        if part.any():
+            iso = pd.to_datetime(strings[part], errors="coerce", format="ISO8601", utc=offset)
+            parsed[part] = iso.dt.tz_convert(None) if offset else iso
+    unread = strings.notna() & parsed.isna() & why.isna()
+    years = pd.to_numeric(strings[unread & is_iso].str[:4], errors="coerce")
+    why[years[(years < TS_RANGE[0].year) | (years > TS_RANGE[1].year)].index] = "outside the supported range of years 1678..2261"
+    why[unread & why.isna() & is_iso] = "not a parseable timestamp (no such date or time)"
+    why[unread & why.isna()] = f"not a parseable timestamp ({TS_FORMATS_HELP})"
+    return _in_range(parsed, why)
+
+
+def _in_range(parsed: pd.Series, why: pd.Series) -> tuple[pd.Series, pd.Series]:
+    parsed = parsed.astype("datetime64[ns]")
+    outside = parsed.notna() & ((parsed < TS_RANGE[0]) | (parsed > TS_RANGE[1]))
+    if outside.any():
+        why[outside] = "outside the supported range of years 1678..2261"
+        parsed[outside] = pd.NaT
+    return parsed, why
 
 
 def fail_where(bad: pd.Series, name: str, column: str, reason: str, values: pd.Series | None = None) -> None:
