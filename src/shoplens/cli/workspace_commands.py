@@ -32,17 +32,23 @@ def ingest(
     kind: str = typer.Option(..., "--kind", help="items|users|events|reviews|sales|ad_impressions"),
     mapping: Optional[str] = typer.Option(None, "--map", help="canonical=source,... e.g. user=uid,item=sku,ts=time"),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv|tsv|parquet|jsonl (default: from the extension)"),
+    value_map: Optional[str] = typer.Option(None, "--map-values",
+                                            help="your event names -> canonical ones, e.g. event=buy:purchase,pv:view,fav:favorite "
+                                                 "(remembered by the workspace, also for POST /events)"),
+    keep_unknown_events: bool = typer.Option(False, "--keep-unknown-events",
+                                             help="keep event names outside the vocabulary as custom types instead of refusing them"),
     date_format: Optional[str] = typer.Option(None, "--date-format",
                                               help="strftime format of the timestamp columns when not ISO 8601/epoch, e.g. %d/%m/%Y"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ):
     """Validate a file and load it into one canonical table, all or nothing."""
-    from shoplens.data.ingest import parse_mapping
+    from shoplens.data.ingest import parse_mapping, parse_value_map
 
     ws = open_workspace(workspace)
     try:
         with console.status(f"ingesting {file.name} ..."):
-            report = ws.ingest(file, kind, mapping=parse_mapping(mapping), fmt=fmt, date_format=date_format)
+            report = ws.ingest(file, kind, mapping=parse_mapping(mapping), fmt=fmt, date_format=date_format,
+                               value_map=parse_value_map(value_map), keep_unknown_events=keep_unknown_events)
     except (InputError, ValueError) as e:
         fail(str(e))
     finally:

@@ -43,13 +43,16 @@ class IngestReport:
     replaced: int  # rows that replaced an existing key
     skipped_file: bool = False  # identical content already ingested into this table
     extra_columns: tuple[str, ...] = ()
+    custom_events: dict[str, int] | None = None  # event names kept outside the vocabulary: rows each
 
     def summary(self) -> str:
         if self.skipped_file:
             return f"{self.source}: identical content already in {self.table!r}; nothing changed"
         extra = f"; extra columns kept: {', '.join(self.extra_columns)}" if self.extra_columns else ""
+        custom = ("; custom event types kept: " + ", ".join(f"{k} ({n:,})" for k, n in self.custom_events.items())
+                  if self.custom_events else "")
         return (f"{self.source}: {self.rows:,} rows -> {self.table!r} "
-                f"({self.inserted:,} new, {self.replaced:,} replaced){extra}")
+                f"({self.inserted:,} new, {self.replaced:,} replaced){extra}{custom}")
 
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,16 +65,31 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ingest(ws, source, kind: str, mapping: dict[str, str] | None = None, fmt: str | None = None,
-           date_format: str | None = None) -> IngestReport:
+           date_format: str | None = None, value_map: dict[str, dict[str, str]] | None = None,
+           keep_unknown_events: bool = False) -> IngestReport:
     """Load `source` (a path or a DataFrame) into table `kind` of workspace `ws`.
-    `date_format` (strftime codes) names the format of every timestamp column when it is not ISO 8601/epoch."""
+    `date_format` (strftime codes) names the format of every timestamp column when it is not ISO 8601/epoch.
+    `value_map` renames a shop's event names ({"event": {"buy": "purchase"}}) on top of the workspace's
+    `event_names`; names still unknown are refused, or kept as custom types (and remembered in the workspace's
+    settings) with `keep_unknown_events`."""
     spec = table_spec(kind)
     if isinstance(source, pd.DataFrame):
         name, raw = "<dataframe>", source
     else:
         name = str(source)
         raw = read_table(Path(source), fmt=fmt, max_bytes=ws.settings.max_ingest_bytes)
-    frame = validate(raw, spec, mapping or {}, name, date_format=date_format)
+    renames = {"event": {**ws.settings.event_names, **(value_map or {}).get("event", {})}} | {
+        k: v for k, v in (value_map or {}).items() if k != "event"}
+    unknown = [c for c in (value_map or {}) if c not in spec.column_names or not spec.column(c).choices]
+    if unknown:
+        raise ValueError(f"--map-values {unknown[0]}=...: {unknown[0]!r} is not a column with a closed vocabulary "
+                         f"in {spec.name!r}" + (" (only 'event' has one)" if spec.name == "events" else ""))
+    frame = validate(raw, spec, mapping or {}, name, date_format=date_format, value_map=renames,
+                     allowed_extra={"event": set(ws.settings.custom_events)}, keep_unknown=keep_unknown_events)
+    custom = None
+    if "event" in spec.column_names and "event" in frame.columns:
+        outside = frame["event"][~frame["event"].isin(spec.column("event").choices)].dropna()
+        custom = {str(k): int(n) for k, n in outside.value_counts().items()} or None
     con = ws.connect()
     new_columns = _type_extra_columns(con, spec, frame, name)
     rows = pa.Table.from_pandas(frame, preserve_index=False)
@@ -93,7 +111,38 @@ def ingest(ws, source, kind: str, mapping: dict[str, str] | None = None, fmt: st
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return IngestReport(spec.name, name, len(frame), len(frame) - replaced, replaced, extra_columns=tuple(c for c in frame.columns if c not in spec.column_names))
+    _remember_event_names(ws, (value_map or {}).get("event", {}), custom)
+    return IngestReport(spec.name, name, len(frame), len(frame) - replaced, replaced,
+                        extra_columns=tuple(c for c in frame.columns if c not in spec.column_names), custom_events=custom)
+
+
+def _remember_event_names(ws, renames: dict[str, str], custom: dict[str, int] | None) -> None:
+    """A mapping or custom type used in a successful ingest holds for the workspace from now on (later files,
+    POST /events), so the same shop name never means two things."""
+    names = {**ws.settings.event_names, **renames}
+    kept = sorted(set(ws.settings.custom_events) | set(custom or {}))
+    if names != ws.settings.event_names or kept != ws.settings.custom_events:
+        ws.settings.event_names, ws.settings.custom_events = names, kept
+        ws.save_settings()
+
+
+def parse_value_map(text: str | None) -> dict[str, dict[str, str]]:
+    """'event=buy:purchase,pv:view' -> {"event": {"buy": "purchase", "pv": "view"}}; a part without
+    `column=` continues the column before it."""
+    result: dict[str, dict[str, str]] = {}
+    column = None
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        if "=" in part:
+            column, _, part = part.partition("=")
+            column = column.strip()
+        source, sep, target = part.partition(":")
+        if not column or not sep or not source.strip() or not target.strip():
+            raise ValueError(f"bad --map-values entry {part!r}; expected column=yours:canonical,..., "
+                             "e.g. event=buy:purchase,pv:view")
+        result.setdefault(column, {})[source.strip()] = target.strip()
+    return result
 
 
 def parse_mapping(text: str | None) -> dict[str, str]:

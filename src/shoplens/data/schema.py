@@ -44,7 +44,10 @@ class TableSpec:
         return tuple(c.name for c in self.columns if c.required)
 
 
-EVENT_TYPES = ("view", "click", "cart", "purchase", "search", "favorite", "remove_cart", "refund")
+# The closed event vocabulary. A shop's own names are mapped on ingest (value_map / --map-values, or the
+# workspace's `event_names`); a name outside it is refused unless kept as a custom type on purpose.
+# New names go at the end: the sequence models code an action as its position here.
+EVENT_TYPES = ("view", "click", "cart", "purchase", "search", "favorite", "remove_cart", "refund", "rating")
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
@@ -69,7 +72,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 Column("user_id", "str", required=True),
                 Column("item_id", "str"),  # empty for searches without a click
-                Column("event", "str", required=True),
+                Column("event", "str", required=True, choices=EVENT_TYPES),
                 Column("ts", "ts", required=True),
                 Column("session_id", "str"),
                 Column("query", "str"),

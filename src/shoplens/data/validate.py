@@ -40,9 +40,12 @@ TS_FORMATS_HELP = ("accepted: ISO 8601 such as 2024-03-05 or 2024-03-05 14:02:11
 
 
 def validate(raw: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], name: str,
-             date_format: str | None = None) -> pd.DataFrame:
+             date_format: str | None = None, value_map: dict[str, dict[str, str]] | None = None,
+             allowed_extra: dict[str, set[str]] | None = None, keep_unknown: bool = False) -> pd.DataFrame:
     """The canonical, typed frame, or an InputError naming file, rows, column and reason.
-    `date_format` (strftime codes, e.g. "%d/%m/%Y") reads every timestamp column in that one format."""
+    `date_format` (strftime codes, e.g. "%d/%m/%Y") reads every timestamp column in that one format.
+    `value_map` renames values of a closed-vocabulary column ({"event": {"buy": "purchase"}}); a value outside
+    the vocabulary (and `allowed_extra`) is refused, or kept when `keep_unknown`."""
     check_column_names(raw.columns, name)
     mapping = {ALIASES.get(k, k): v for k, v in mapping.items()}
     for canonical, src in mapping.items():
@@ -66,6 +69,9 @@ def validate(raw: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], name: 
         if col.name in frame.columns:
             try:
                 typed[col.name] = convert_column(frame[col.name], col, name, date_format)
+                if col.choices:
+                    typed[col.name] = map_vocabulary(typed[col.name], col, name, (value_map or {}).get(col.name, {}),
+                                                     (allowed_extra or {}).get(col.name, set()), keep_unknown)
             except InputError as problem:  # keep going: one error should list every bad column
                 problems.append(problem)
     if problems:
@@ -114,6 +120,26 @@ def convert_column(values: pd.Series, col: Column, name: str, date_format: str |
     if col.required:
         fail_where(~present, name, col.name, "empty id" if col.kind == "str" else "empty value in a required column")
     return parsed
+
+
+def map_vocabulary(values: pd.Series, col: Column, name: str, renames: dict[str, str], extra: set[str],
+                   keep_unknown: bool) -> pd.Series:
+    """Rename a shop's values to the canonical ones, then refuse (or keep, on purpose) what is still unknown."""
+    for source, target in renames.items():
+        if target not in col.choices and target not in extra and not keep_unknown:
+            raise InputError(name, f"--map-values {col.name}={source}:{target}: {target!r} is not a known "
+                             f"{col.name} (accepted: {', '.join(col.choices)})")
+    mapped = values.map(lambda v: renames.get(v, v)) if renames else values
+    known = mapped.isna() | mapped.isin(col.choices) | mapped.isin(sorted(extra))
+    if not known.all() and not keep_unknown:
+        counts = mapped[~known].value_counts()
+        listed = ", ".join(f"{v!r} ({n:,} row{'s' if n > 1 else ''})" for v, n in counts.head(8).items())
+        fail_where(~known, name, col.name,
+                   f"unknown {col.name} name(s) {listed}; accepted: {', '.join(col.choices)}. Map yours with "
+                   f"--map-values {col.name}={counts.index[0]}:ACCEPTED_NAME,... or keep them as custom types "
+                   "with --keep-unknown-events")
+    return pd.Series(pd.arrays.ArrowStringArray(pa.array(mapped.astype(object).where(mapped.notna(), None),
+                                                         type=pa.string())))
 
 
 def _as_text(values: pd.Series, name: str, column: str) -> pa.Array:
