@@ -101,6 +101,12 @@ class Workspace:
 
         return {name: self.count(name) for name in TABLES}
 
+    def save_settings(self) -> None:
+        """Write the settings back to shoplens.json (atomically: a reader sees the old file or the new one)."""
+        staging = self.path / f".{CONFIG_FILE}.{secrets.token_hex(3)}"
+        staging.write_text(json.dumps(self.settings.to_dict(), indent=2, ensure_ascii=False))
+        os.replace(staging, self.path / CONFIG_FILE)
+
     def ingest(self, source, kind: str, mapping: dict[str, str] | None = None, **kw):
         from shoplens.data.ingest import ingest
 
