@@ -4,7 +4,9 @@ lift = (NDCG - random) / (1 - random).
 
 Fusion weights are tuned, and the learned fusion (LambdaRank, `shoplens.search.learned`) is fitted with its
 hyper-parameters chosen by cross-validation, on a seeded 30% of the queries; everything is reported on the other
-70%. Full retrieval: every distinct title is searched; recall@100 with relevant = relevance >= 2.33. Embeddings
+70%. The hybrid the target is judged on is chosen on the tuning split too (`select_hybrid`: fusion method and
+encoder by 3-fold CV NDCG@10 there), then scored once on the evaluation queries; every row is still shown.
+Full retrieval: every distinct title is searched; recall@100 with relevant = relevance >= 2.33. Embeddings
 are cached in a DuckDB file (`cache`), so reruns embed nothing. Fine-tuned rows ("minilm-ft"): MiniLM fine-tuned
 on the tuning split's judged pairs (`finetune`, configuration by CV inside that split, `search.finetune`), its
 own fusion weights and learned fusion re-chosen there, reported beside the off-the-shelf rows.
@@ -25,6 +27,7 @@ from shoplens.bench.harness import BenchResult
 from shoplens.bench.search.finetune import VectorLookup, fine_tune, selection_table
 from shoplens.bench.search.scoring import (
     DEFAULT_CACHE,
+    WEIGHTED_GRID,
     QueryScores,
     best_keyword_weight,
     cached_encoder,
@@ -52,6 +55,38 @@ def _tune(table: QueryScores, tune_queries, keyword: str, dense: str) -> dict:
             "weighted_keyword_weight": best_keyword_weight(table, tune_queries, keyword, dense)}
 
 
+def _folds(queries, seed: int) -> np.ndarray:
+    """The fold of each of `queries` in every cross-validation on the tuning split (learned fusion, hybrid choice)."""
+    return np.random.default_rng(seed).permutation(len(queries)) % LEARNED_FOLDS
+
+
+def _fusion_grid(method: str, keyword: str, dense: str) -> list:
+    """The score function of each grid point of a fixed-form fusion ("rrf" or "weighted")."""
+    if method == "rrf":
+        return [lambda s, k=k, w=w: fuse(s[keyword], s[dense], "rrf", rrf_k=k, keyword_weight=w) for k, w in RRF_GRID]
+    return [lambda s, w=w: fuse(s[keyword], s[dense], "weighted", keyword_weight=w) for w in WEIGHTED_GRID]
+
+
+def select_hybrid(table: QueryScores, tune_queries, fusions: dict[str, tuple[str, str, str]], seed: int,
+                  cross_validated: dict[str, float] | None = None) -> tuple[str, dict[str, float]]:
+    """The hybrid to report, chosen on the tuning queries only: the highest 3-fold CV NDCG@10 over the rankable
+    `tune_queries` (the folds `_fit_learned` uses). fusions: name -> (method, keyword key, dense key) of a
+    fixed-form fusion, its weights re-chosen on the other folds each time; cross_validated: name -> a CV NDCG@10
+    already measured on those folds (the learned fusions'). Returns (chosen name, {name: CV NDCG@10})."""
+    queries = table.rankable(tune_queries)
+    folds = _folds(queries, seed)
+    scores = dict(cross_validated or {})
+    for name, (method, keyword, dense) in fusions.items():
+        total = 0.0
+        for fold in range(LEARNED_FOLDS):
+            fit = [q for q, f in zip(queries, folds) if f != fold]
+            held = [q for q, f in zip(queries, folds) if f == fold]
+            score_fn = max(_fusion_grid(method, keyword, dense), key=lambda fn: table.ndcg(fit, fn))
+            total += table.ndcg(held, score_fn) * len(held)
+        scores[name] = total / len(queries)
+    return max(scores, key=scores.get), scores
+
+
 def _features(table: QueryScores, titles: dict[str, np.ndarray], query: str, dense: str) -> np.ndarray:
     scores = table.scores[query]
     return candidate_features(query, titles[query], scores["bm25"], scores["trigram"], scores[dense])
@@ -59,10 +94,11 @@ def _features(table: QueryScores, titles: dict[str, np.ndarray], query: str, den
 
 def _fit_learned(table: QueryScores, titles: dict, tune_queries, dense: str, seed: int) -> tuple[LearnedFusion, dict]:
     """LearnedFusion fitted on the rankable tuning queries; its hyper-parameters are the LEARNED_GRID entry with
-    the best mean NDCG@10 over LEARNED_FOLDS folds of those same queries (evaluation queries are never seen)."""
+    the best mean NDCG@10 over LEARNED_FOLDS folds of those same queries (evaluation queries are never seen).
+    The record holds that CV NDCG@10 unrounded as "chosen_cv_ndcg@10" (the max over the grid)."""
     queries = table.rankable(tune_queries)
     features = {q: _features(table, titles, q, dense) for q in queries}
-    folds = np.random.default_rng(seed).permutation(len(queries)) % LEARNED_FOLDS
+    folds = _folds(queries, seed)
 
     def fit(params, fit_queries):
         return LearnedFusion(seed=seed, **params).fit(
@@ -80,7 +116,8 @@ def _fit_learned(table: QueryScores, titles: dict, tune_queries, dense: str, see
 
     cv = {json.dumps(params): cross_validated_ndcg(params) for params in LEARNED_GRID}
     best = json.loads(max(cv, key=cv.get))
-    return fit(best, queries), {"params": best, "cv_ndcg@10": {k: round(v, 4) for k, v in cv.items()}}
+    return fit(best, queries), {"params": best, "cv_ndcg@10": {k: round(v, 4) for k, v in cv.items()},
+                                "chosen_cv_ndcg@10": max(cv.values())}
 
 
 def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_queries: int = 1000,
@@ -208,10 +245,20 @@ def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_querie
                                                          keyword_weight=params_ft["weighted_keyword_weight"]),
             f"hybrid-learned ({tuned_label})": lambda s: s["learned-ft"],
         }
+    labels = [(encoder, "dense", "learned_fusion")] + ([(tuned_label, "dense-ft", "learned_fusion_ft")] if tuned else [])
+    chosen, tuning_cv = select_hybrid(
+        table, tune_queries,
+        {f"hybrid-{method} ({label})": (method, "bm25+typo", key) for label, key, _ in labels for method in ("rrf", "weighted")},
+        seed, {f"hybrid-learned ({label})": metrics[record]["chosen_cv_ndcg@10"] for label, _, record in labels})
+    metrics["hybrid_choice"] = {"chosen": chosen, "by": f"{LEARNED_FOLDS}-fold CV NDCG@10 on the tuning queries",
+                                "tuning_cv_ndcg@10": tuning_cv}
     random_all = table.random(eval_queries)
     for name, score_fn in methods.items():
         ndcg = table.ndcg(eval_queries, score_fn)
-        rows_out.append({"method": name, "queries": f"eval ({len(table.rankable(eval_queries))})", "ndcg@10": ndcg, "random": random_all, "lift": lift(ndcg, random_all)})
+        rows_out.append({"method": name, "queries": f"eval ({len(table.rankable(eval_queries))})", "ndcg@10": ndcg,
+                         "random": random_all, "lift": lift(ndcg, random_all),
+                         **({"tuning cv ndcg@10": tuning_cv[name], "chosen on tuning": name == chosen}
+                            if name in tuning_cv else {})})
     renamed = {"dense": f"dense-{encoder}", "dense-ft": f"dense-{tuned_label}"}
     for query, (top_lists, candidates, relevant) in full_lists.items():
         ranked_lists = {renamed.get(name, name): ranked for name, ranked in top_lists.items()}
@@ -250,10 +297,11 @@ def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_querie
         query_set = "e5_sample" if row["queries"].startswith("e5") else "eval"
         metrics[f"{query_set}/{row['method']}"] = {k: round(v, 4) for k, v in row.items()
                                                        if isinstance(v, float) and not np.isnan(v)}
-    metrics["target"] = _target(metrics)
+    metrics["target"] = _target(metrics, chosen)
     protocol = (f"re-rank each query's labelled candidates (queries with 2+ candidates), NDCG@10 (gain = relevance - 1), lift over random; "
                 f"fusion weights tuned and learned fusion fitted (hyper-parameters by {LEARNED_FOLDS}-fold CV) on "
-                f"{len(tune_queries)} queries (seed {seed}), evaluated on {len(eval_queries)}; "
+                f"{len(tune_queries)} queries (seed {seed}), evaluated on {len(eval_queries)}; the hybrid the target "
+                f"is judged on chosen there too ({LEARNED_FOLDS}-fold CV NDCG@10: {chosen}); "
                 f"full retrieval recall@100 over {len(titles):,} titles (relevant >= {RELEVANT_GRADE}); "
                 f"dense = {fast.name}; e5 rows on a seeded sample; ours: S-stemmer (default) or Snowball "
                 "(PyStemmer), the bm25s peer none; fusions read the S-stemmer bm25+typo"
@@ -264,16 +312,16 @@ def relevance(data=None, quick: bool = False, encoder: str = "minilm", e5_querie
                        seconds=time.perf_counter() - started, rows=rows_out)
 
 
-def _target(metrics: dict) -> dict:
-    """The issue's target, hybrid lift >= 1.5 x BM25's, for the best hybrid on the evaluation queries, against
-    our default BM25 (bm25+typo) and against the best BM25 variant measured."""
+def _target(metrics: dict, chosen_hybrid: str) -> dict:
+    """The issue's target, hybrid lift >= 1.5 x BM25's, for the hybrid chosen on the tuning split, scored on the
+    evaluation queries, against our default BM25 (bm25+typo) and against the strongest BM25 variant on the
+    evaluation queries (picking the bar there only raises it)."""
     lifts = {name.split("/", 1)[1]: values["lift"] for name, values in metrics.items() if name.startswith("eval/")}
-    best_hybrid = max((name for name in lifts if name.startswith("hybrid")), key=lifts.get)
-    best_bm25 = max((name for name in lifts if name.startswith("bm25")), key=lifts.get)
-    return {"best_hybrid": best_hybrid, "best_hybrid_lift": lifts[best_hybrid],
-            "ratio_vs_bm25+typo": round(lifts[best_hybrid] / lifts["bm25+typo"], 3),
-            "best_bm25": best_bm25, "ratio_vs_best_bm25": round(lifts[best_hybrid] / lifts[best_bm25], 3),
-            "required_ratio": 1.5}
+    strongest_bm25 = max((name for name in lifts if name.startswith("bm25")), key=lifts.get)
+    return {"chosen_hybrid": chosen_hybrid, "chosen_hybrid_lift": lifts[chosen_hybrid],
+            "ratio_vs_bm25+typo": round(lifts[chosen_hybrid] / lifts["bm25+typo"], 3),
+            "strongest_bm25_on_eval": strongest_bm25,
+            "ratio_vs_strongest_bm25": round(lifts[chosen_hybrid] / lifts[strongest_bm25], 3), "required_ratio": 1.5}
 
 
 def _peer_scores(peer: bm25s.BM25, query: str, n: int) -> np.ndarray:
