@@ -2,10 +2,14 @@
 
 Protocol (the dataset README's): fit on days before 2017-07-19, forecast 2017-07-19 .. 2017-08-15 (1,512
 store-days); sMAPE and MAE. The global LightGBM gets national / regional / local holidays (matched to each
-store's city and state; transferred holidays moved to their new day), the oil price (carried forward over
-missing days) and store type and cluster. Its size is fixed before looking at the holdout and checked on
-the 28 days before it. Peers in the same command: statsforecast SeasonalNaive(7) (the README's 7-day
-naive, 6.89%), AutoETS(7) and AutoARIMA(7).
+store's city and state; transferred holidays moved to their new day; the calendar is known ahead), store type
+and cluster, and possibly the oil price. Oil is not known ahead: over the forecast days the model sees only
+the last price observed at the origin, carried forward (`known_at_origin`). Whether that feature is used at
+all is decided on the 28 days before the holdout (LightGBM with and without it, the lower sMAPE wins); the
+model size is fixed before looking at the holdout and checked on the same window. Peers in the same
+command: statsforecast SeasonalNaive(7) (the README's 7-day naive, 6.89%) and AutoETS(7). AutoARIMA(7) is
+not run: 36 s a series on a quiet 2-core machine (1,955 s of a 2,206 s run), over 100 s on a busy one, and
+behind both other peers in the run that had it (bench/results/forecast-favorita.json at commit e838c7d).
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ from shoplens.forecast.neural import NeuralForecaster
 from shoplens.forecast.statistical import StatsForecaster
 
 HORIZON = 28
-ENSEMBLE = ("shoplens global LightGBM", "shoplens neural (GRU)")
+GBM, NEURAL, ENSEMBLE = "shoplens global LightGBM", "shoplens neural (GRU)", "shoplens ensemble (LightGBM + neural)"
+SNAIVE = "statsforecast SeasonalNaive(7)"
+OIL_CHOICES = {"last price at the origin, carried forward": True, "none": False}
+CALENDAR = ("is_holiday", "is_event")
 README_SNAIVE_SMAPE = 6.89
 
 
@@ -61,11 +68,23 @@ def favorita_frame(data=None) -> pd.DataFrame:
     return df
 
 
-def make_gbm() -> GlobalGBM:
+def make_gbm(oil: bool = True) -> GlobalGBM:
     return GlobalGBM(horizon=HORIZON, season_length=7, yearly_lag=364, windows=(7, 28, 91), scale_window=28,
-                     exog=("is_holiday", "is_event", "oil"), static=("store_type", "cluster"), freq="D",
+                     exog=CALENDAR + (("oil",) if oil else ()), static=("store_type", "cluster"), freq="D",
                      min_history=28, origin_step=7, max_origins=60, n_estimators=300, learning_rate=0.05,
                      max_rows=300_000)
+
+
+def make_snaive() -> StatsForecaster:
+    return StatsForecaster("seasonal_naive", season_length=7, freq="D")
+
+
+def known_at_origin(history: pd.DataFrame, horizon_rows: pd.DataFrame) -> pd.DataFrame:
+    """The inputs for the forecast days as known at the origin (the last day of `history`): the holiday and
+    event calendar, and the last oil price seen in `history` carried forward. Nothing else of `horizon_rows`
+    (its sales, its realised oil) is read."""
+    last_oil = history.loc[history[DS] == history[DS].max(), "oil"].iloc[0]
+    return horizon_rows[[ID, DS, *CALENDAR]].assign(oil=last_oil)
 
 
 def make_neural() -> NeuralForecaster:
@@ -73,25 +92,35 @@ def make_neural() -> NeuralForecaster:
                             max_windows=20_000, freq="D")
 
 
-def _evaluate(models: dict, train: pd.DataFrame, test: pd.DataFrame) -> tuple[list[dict], dict]:
-    rows, seconds, forecasts = [], {}, {}
+def _evaluate(models: dict, train: pd.DataFrame, test: pd.DataFrame) -> tuple[dict, dict]:
+    """Forecasts of the `test` days by each model fitted on `train` (inputs known at the origin), and seconds."""
+    future = known_at_origin(train, test)
+    forecasts, seconds = {}, {}
     for name, make in models.items():
         with Stopwatch() as sw:
-            forecasts[name] = make().fit(train).predict(HORIZON, future=test[[ID, DS, "is_holiday", "is_event", "oil"]], levels=())
+            forecasts[name] = make().fit(train).predict(HORIZON, future=future, levels=())
         seconds[name] = sw.seconds
-    if ENSEMBLE[0] in forecasts and ENSEMBLE[1] in forecasts:  # equal weights, fixed a priori
-        a, b = (forecasts[k].set_index([ID, DS])["yhat"] for k in ENSEMBLE)
-        forecasts["shoplens ensemble (LightGBM + neural)"] = ((a + b) / 2).rename("yhat").reset_index()
-        seconds["shoplens ensemble (LightGBM + neural)"] = seconds[ENSEMBLE[0]] + seconds[ENSEMBLE[1]]
+    return forecasts, seconds
+
+
+def _add_ensemble(forecasts: dict, seconds: dict, gbm: str) -> None:
+    """LightGBM and the GRU averaged with equal weights (fixed a priori)."""
+    a, b = (forecasts[k].set_index([ID, DS])["yhat"] for k in (gbm, NEURAL))
+    forecasts[ENSEMBLE] = ((a + b) / 2).rename("yhat").reset_index()
+    seconds[ENSEMBLE] = seconds[gbm] + seconds[NEURAL]
+
+
+def _score_rows(forecasts: dict, seconds: dict, test: pd.DataFrame, n_series: int) -> list[dict]:
+    rows = []
     for name, fc in forecasts.items():
         s = score(test, fc, levels=())
         rows.append({"model": name, "sMAPE %": s["smape"], "MAE": s["wmae"], "seconds": seconds[name],
-                     "series/s": train[ID].nunique() / seconds[name]})
-    return rows, seconds
+                     "series/s": n_series / seconds[name]})
+    return rows
 
 
 def run(quick: bool = False, data=None) -> BenchResult:
-    """quick: 10 stores, no AutoARIMA."""
+    """quick: 10 stores."""
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     df = favorita_frame(data)
     if quick:
@@ -100,33 +129,39 @@ def run(quick: bool = False, data=None) -> BenchResult:
     test_start = last - pd.Timedelta(days=HORIZON - 1)
     train, test = split_at(df, test_start)
     valid_start = test_start - pd.Timedelta(days=HORIZON)
-    models = {
-        "shoplens global LightGBM": make_gbm,
-        "shoplens neural (GRU)": make_neural,
-        "statsforecast SeasonalNaive(7)": lambda: StatsForecaster("seasonal_naive", season_length=7, freq="D"),
-        "statsforecast AutoETS(7)": lambda: StatsForecaster("auto_ets", season_length=7, freq="D"),
-    }
-    if not quick:
-        models["statsforecast AutoARIMA(7)"] = lambda: StatsForecaster("auto_arima", season_length=7, freq="D")
+    n_series = train[ID].nunique()
     with Stopwatch() as total:
+        # validation window (the 28 days before the holdout): the oil feature is kept only if it helps there
         vtrain, vtest = split_at(train, valid_start)
-        valid_rows, _ = _evaluate({k: models[k] for k in list(models)[:3]}, vtrain, vtest)
-        rows, seconds = _evaluate(models, train, test)
+        gbm_variants = {f"{GBM}, oil: {choice}": (lambda oil=oil: make_gbm(oil)) for choice, oil in OIL_CHOICES.items()}
+        valid_fc, valid_seconds = _evaluate({**gbm_variants, NEURAL: make_neural, SNAIVE: make_snaive}, vtrain, vtest)
+        valid_smape = {name: score(vtest, fc, levels=())["smape"] for name, fc in valid_fc.items()}
+        oil_choice = min(OIL_CHOICES, key=lambda choice: valid_smape[f"{GBM}, oil: {choice}"])  # ties: carried forward
+        _add_ensemble(valid_fc, valid_seconds, f"{GBM}, oil: {oil_choice}")
+        valid_rows = _score_rows(valid_fc, valid_seconds, vtest, n_series)
+
+        models = {GBM: lambda: make_gbm(OIL_CHOICES[oil_choice]), NEURAL: make_neural, SNAIVE: make_snaive,
+                  "statsforecast AutoETS(7)": lambda: StatsForecaster("auto_ets", season_length=7, freq="D")}
+        forecasts, seconds = _evaluate(models, train, test)
+        _add_ensemble(forecasts, seconds, GBM)
+        rows = _score_rows(forecasts, seconds, test, n_series)
     by_name = {r["model"]: r for r in rows}
-    gbm, snaive = by_name["shoplens global LightGBM"], by_name["statsforecast SeasonalNaive(7)"]
-    metrics = {"smape": round(gbm["sMAPE %"], 3), "mae": round(gbm["MAE"], 2),
-               "smape_vs_7day_naive": round(gbm["sMAPE %"] / snaive["sMAPE %"], 3),
-               "neural_smape": round(by_name["shoplens neural (GRU)"]["sMAPE %"], 3),
-               "ensemble_smape": round(by_name["shoplens ensemble (LightGBM + neural)"]["sMAPE %"], 3),
+    metrics = {"smape": round(by_name[GBM]["sMAPE %"], 3), "mae": round(by_name[GBM]["MAE"], 2),
+               "oil_feature": oil_choice,
+               "smape_vs_7day_naive": round(by_name[GBM]["sMAPE %"] / by_name[SNAIVE]["sMAPE %"], 3),
+               "neural_smape": round(by_name[NEURAL]["sMAPE %"], 3),
+               "ensemble_smape": round(by_name[ENSEMBLE]["sMAPE %"], 3),
                "validation_smape": {r["model"]: round(r["sMAPE %"], 3) for r in valid_rows},
-               "wall_time_ratio_vs_seasonal_naive": round(seconds["shoplens global LightGBM"] / seconds["statsforecast SeasonalNaive(7)"], 1),
-               "wall_time_ratio_vs_autoets": round(seconds["shoplens global LightGBM"] / seconds["statsforecast AutoETS(7)"], 2),
+               "wall_time_ratio_vs_seasonal_naive": round(seconds[GBM] / seconds[SNAIVE], 1),
+               "wall_time_ratio_vs_autoets": round(seconds[GBM] / seconds["statsforecast AutoETS(7)"], 2),
                "series": int(df[ID].nunique()), "test_rows": len(test)}
     baselines = {r["model"].replace("statsforecast ", "") + "_smape": round(r["sMAPE %"], 3) for r in rows if r["model"].startswith("stats")}
     baselines["readme_7day_naive_smape"] = README_SNAIVE_SMAPE
     return BenchResult(
         suite="forecast-favorita", dataset=f"favorita-store-transactions ({metrics['series']} stores, daily)",
         protocol=(f"last {HORIZON} days held out ({test_start.date()} .. {last.date()}), sMAPE and MAE over store-days; "
-                  "model size fixed a priori and checked on the 28 days before the holdout"),
+                  "inputs over the forecast days as known at the origin (calendar; oil: last price carried forward); "
+                  "oil feature on/off and model size checked on the 28 days before the holdout"
+                  + (" (QUICK: 10 stores)" if quick else "")),
         metrics=metrics, baselines=baselines, seconds=total.seconds,
         rows=[{**r, "model": "validation: " + r["model"]} for r in valid_rows] + rows)
