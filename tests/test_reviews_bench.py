@@ -10,7 +10,12 @@ from shoplens.data.splits import Split
 def test_aspects_suite_quick():
     result = aspects.run(quick=True)
     assert result.suite == "aspects" and result.rows
-    assert 0 < result.metrics["model_all"]["recall"] <= 1
+    model, lexicon = result.metrics["model_all"], result.metrics["lexicon_all"]
+    # measured 0.837 precision, 0.863 recall on the quick set's 1,109 true (aspect, opinion) pairs: an extractor
+    # that finds nothing or tags everything fails these floors
+    assert model["precision"] > 0.8 and model["recall"] > 0.8
+    # the clause model trained on ratings is the point of the suite: measured 0.80 polarity accuracy vs 0.63
+    assert model["polarity_accuracy"] > lexicon["polarity_accuracy"] + 0.1
 
 
 def test_committed_split_ids_are_checked(tmp_path, monkeypatch):
@@ -41,8 +46,16 @@ def test_sentiment_bench_fine_tunes_e5_on_a_user_csv(tmp_path):
     path = tmp_path / "reviews.csv"
     pd.DataFrame(rows, columns=["label", "review"]).to_csv(path, index=False)
     result = sentiment.run(path=path, format="label-text-csv", finetune="e5", finetune_epochs=2)
-    row = next(r for r in result.rows if r["model"].startswith("multilingual-e5 fine-tuned"))
-    assert 0 <= row["test accuracy"] <= 1 and len(result.metrics["finetuned_history"]) == 2
+    _, split = sentiment.load_split("reviews.csv", path=path, format="label-text-csv")
+    majority = float((split.test["label"] == split.train["label"].mode()[0]).mean())  # 0.5 here (4 test texts)
+    rows = {r["model"]: r for r in result.rows}
+    # the lexical model separates these phrases perfectly (measured 4 of 4); a constant guess gets the majority
+    assert rows["ShopLens lexical (NB word+char LR)"]["test accuracy"] >= majority + 0.25
+    # 2 epochs over 32 texts leave e5 at chance on 4 test texts (measured 0.5): no accuracy floor can hold, so
+    # check that it trained: the loss fell (measured 0.709 -> 0.631), which a broken optimiser step would not do
+    history = result.metrics["finetuned_history"]
+    assert [e["epoch"] for e in history] == [1, 2] and history[1]["train_loss"] < history[0]["train_loss"] - 0.03
+    assert any(name.startswith("multilingual-e5 fine-tuned") for name in rows)
     assert result.metrics["finetuned_valid_accuracy"] == max(e["eval_accuracy"] for e in result.metrics["finetuned_history"])
     by_share = result.metrics["blend_valid_accuracy_by_share"]
     assert result.metrics["blend_valid_accuracy"] == round(max(by_share.values()), 4)

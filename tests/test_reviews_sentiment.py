@@ -42,11 +42,26 @@ def test_save_load_round_trip_without_pickle(toy_model, tmp_path):
     assert loaded.get_params() == toy_model.get_params()
 
 
-def test_c_grid_is_chosen_on_validation():
-    texts, labels = POSITIVE * 5 + NEGATIVE * 5, [1] * 30 + [0] * 30
-    model = SentimentClassifier(C_grid=(0.01, 4.0), min_df=1).fit(texts, labels)  # 10% of train held out
-    assert set(model.validation_accuracy_by_C_) == {0.01, 4.0}
-    assert model.C_ in (0.01, 4.0)
+def test_c_grid_choice_is_the_validation_argmax():
+    dataset_dir("chnsenticorp")
+    from shoplens.datasets import load
+
+    reviews = load("chnsenticorp").tables["reviews"]
+    train = reviews[reviews["split"] == "train"].head(600)
+    dev = reviews[reviews["split"] == "dev"].head(300)
+    grid = (0.001, 0.1, 16.0)
+    model = SentimentClassifier(C_grid=grid).fit(train["text"], train["label"], dev["text"], dev["label"])
+    # Independently: one model per C (no grid), its head's sign on the validation texts (the grid compares the
+    # uncalibrated heads; Platt scaling may move the 0.5 threshold)
+    accuracy = {}
+    for C in grid:
+        single = SentimentClassifier(C=C).fit(train["text"], train["label"], dev["text"], dev["label"])
+        accuracy[C] = float(((single.decision_function(dev["text"]) > 0) == dev["label"].to_numpy()).mean())
+    assert model.validation_accuracy_by_C_ == pytest.approx(accuracy)
+    best = max(grid, key=lambda C: (accuracy[C], -C))  # ties keep the smaller C
+    # informative only if the grid's ends are not the answer: measured 0.600, 0.853, 0.847
+    assert best not in (grid[0], grid[-1]) and accuracy[best] > max(accuracy[grid[0]], accuracy[grid[-1]])
+    assert model.C_ == best
 
 
 def test_rejects_one_class_and_non_binary_labels():

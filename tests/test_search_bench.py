@@ -1,6 +1,7 @@
 """The search bench runs end to end on small inputs and reports what docs/benchmarks.md needs."""
 
 import gzip
+import time
 
 import numpy as np
 import pandas as pd
@@ -82,12 +83,49 @@ def test_category_names_as_queries_over_reviews():
     assert all(0 <= row["ndcg@10"] <= 1 for row in rows)
 
 
-def test_build_part_times_keyword_and_dense_apart():
-    result = bench.run("build", quick=True, n_items=120)
-    metrics = result.metrics
-    assert metrics["items"] == 120
-    assert metrics["total_seconds"] > 0 and metrics["keyword_seconds"] > 0
-    assert metrics["embedding_seconds"] == pytest.approx(metrics["total_seconds"] - metrics["keyword_seconds"], abs=0.02)
+class SlowEncoder:
+    """An encoder `delay` seconds slower per encode call: a known cost the build part must report as embedding
+    time, not keyword time (checked from outside, not by re-deriving the bench's own subtraction)."""
+
+    def __init__(self, inner, delay: float):
+        self.inner, self.delay, self.calls = inner, delay, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode(self, *args, **kwargs):
+        self.calls += 1
+        time.sleep(self.delay)
+        return self.inner.encode(*args, **kwargs)
+
+
+@pytest.fixture
+def build_with_slow_encoder(monkeypatch):
+    from shoplens.bench.search import speed
+    from shoplens.text import get_encoder
+
+    # Warm the keyword path first: its first build in a process loads the tokenisers (about 4 s here), which the
+    # bench counts as keyword time, and then embedding = total - keyword comes out too small, even negative
+    # (a known bias of the build part, reported in issue 16; by the size of its 10,000-item run, a few seconds).
+    from shoplens.datasets.synthetic import marketplace
+    from shoplens.search.index import SearchIndex
+
+    SearchIndex(encoder=None).fit(marketplace(n_users=10, n_items=20, days=5, seed=1).tables["items"])
+    slow = SlowEncoder(get_encoder("static"), delay=1.0)
+    monkeypatch.setattr(speed, "get_encoder", lambda name: slow)
+    return bench.run("build", quick=True, n_items=120).metrics, slow
+
+
+def test_build_part_times_the_whole_build(build_with_slow_encoder):
+    metrics, slow = build_with_slow_encoder
+    assert metrics["items"] == 120 and slow.calls == 1  # the 120 titles embedded in one call, inside the timing
+    assert metrics["total_seconds"] >= slow.delay and metrics["items_per_second"] <= 120 / slow.delay
+
+
+def test_build_part_puts_the_encoder_time_in_embedding_not_keyword(build_with_slow_encoder):
+    metrics, slow = build_with_slow_encoder
+    assert metrics["embedding_seconds"] >= slow.delay - 0.01  # reported to 0.01 s
+    assert 0 < metrics["keyword_seconds"] < slow.delay
 
 
 def test_rerank_part(homedepot_root, tmp_path):
