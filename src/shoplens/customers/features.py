@@ -42,12 +42,20 @@ def _rows(mask) -> list[int]:
     return np.flatnonzero(np.asarray(mask))[:5].tolist()
 
 
-def purchases_from_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Canonical events -> transactions: `purchase` rows, plus `refund` rows with their value made negative."""
+def purchases_from_events(events: pd.DataFrame, items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Canonical events -> transactions: `purchase` rows, plus `refund` rows with their value made negative.
+
+    A shop's events often carry no money: a missing `value` is the item's list price when `items` has one;
+    a `value` column with no value at all is dropped (spend unknown, counts and recency still work)."""
     missing = {"user_id", "event", "ts"} - set(events.columns)
     if missing:
         raise TransactionDataError(f"events lack the column(s) {sorted(missing)}")
     kept = events[events["event"].isin(["purchase", "refund"])].copy()
+    if "value" in kept and items is not None and {"item_id", "price"} <= set(items.columns) and "item_id" in kept:
+        list_price = kept["item_id"].map(items.drop_duplicates("item_id").set_index("item_id")["price"])
+        kept["value"] = pd.to_numeric(kept["value"], errors="coerce").fillna(list_price)
+    if "value" in kept and kept["value"].isna().all():
+        kept = kept.drop(columns=["value"])
     if "value" in kept:
         refund = kept["event"].eq("refund")
         kept.loc[refund, "value"] = -kept.loc[refund, "value"].abs()

@@ -23,7 +23,7 @@ def workspace_profile(ws, user_id: str, *, as_of=None, encoder: str = "static", 
     """`shoplens profile WS --user U`: the JSON-ready profile of one user, with their RFM segment."""
     events, items, last = _tables(ws)
     as_of = last if as_of is None else pd.Timestamp(as_of)
-    purchases = purchases_from_events(events)
+    purchases = purchases_from_events(events, items)
     segments = rfm_segments(customer_features(purchases, as_of, now=last)) if len(purchases) else None
     touched_items = items[items["item_id"].isin(events.loc[events["user_id"] == str(user_id), "item_id"])]
     return user_profile(user_id, events, items, as_of=as_of, n_interests=n_interests, segments=segments,
@@ -34,9 +34,9 @@ def workspace_churn(ws, *, precision: float | None = None, budget: int | None = 
                     as_of=None, model: RepurchaseModel | None = None) -> tuple[pd.DataFrame, dict]:
     """`shoplens churn WS [--precision P | --budget N]`: at-risk customers with reasons and value at risk.
     Trains on (features as of as_of - horizon -> activity in the last horizon), scores as of `as_of`."""
-    events, _, last = _tables(ws)
+    events, items, last = _tables(ws)
     as_of = last if as_of is None else pd.Timestamp(as_of)
-    return churn_report(purchases_from_events(events), as_of, horizon_days, events=events, precision=precision,
+    return churn_report(purchases_from_events(events, items), as_of, horizon_days, events=events, precision=precision,
                         budget=budget, model=model, now=last)
 
 
@@ -45,7 +45,7 @@ def workspace_segments(ws, *, n_clusters: int = 8, encoder: str = "static", as_o
     "clusters": embedding clusters with descriptions (when items exist)}."""
     events, items, last = _tables(ws)
     as_of = last if as_of is None else pd.Timestamp(as_of)
-    features = customer_features(purchases_from_events(events), as_of, now=last)
+    features = customer_features(purchases_from_events(events, items), as_of, now=last)
     segments = rfm_segments(features)
     out = {"rfm": segment_table(segments, features), "customers": segments}
     if len(items):

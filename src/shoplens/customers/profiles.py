@@ -141,10 +141,13 @@ def user_profile(user_id, events: pd.DataFrame, items: pd.DataFrame, *, as_of=No
     purchases = touched[touched["event"] == "purchase"]
     reference = pd.to_datetime(events["ts"]).max() if as_of is None else pd.Timestamp(as_of)
     profile = {"user_id": user_id, "as_of": str(reference), "events": int(len(touched))}
+    paid = purchases["value"] if "value" in purchases else pd.Series(np.nan, index=purchases.index, dtype=float)
+    if "price" in purchases:
+        paid = paid.fillna(purchases["price"])  # an event without a value was paid at the list price
     profile["rfm"] = {
         "purchases": int(len(purchases)),
         "purchase_days": int(purchases["ts"].dt.floor("D").nunique()),
-        "spend": round(float(purchases["value"].sum()), 2) if "value" in purchases else None,
+        "spend": round(float(paid.sum()), 2) if paid.notna().any() else None,
         "first_purchase": str(purchases["ts"].min()) if len(purchases) else None,
         "days_since_last_purchase": round((reference - purchases["ts"].max()) / pd.Timedelta(days=1), 1)
         if len(purchases) else None,
