@@ -134,6 +134,14 @@ class BetaGeoModel(_CountingModel):
                          + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
         return np.where(x > 0, np.exp(-np.logaddexp(0.0, log_odds_dead)), 1.0)
 
+    def probability_no_purchase(self, t, frequency, recency, T) -> np.ndarray:
+        """P(no purchase in (T, T + t] | x, t_x, T): dead, or alive with no Poisson event in t. Given alive,
+        lambda's posterior is Gamma(r + x, alpha + T), so P(none | alive) = ((alpha + T) / (alpha + T + t))^(r + x)."""
+        r, alpha, a, b = self._params()
+        x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T))
+        alive = self.probability_alive(x, t_x, T)
+        return 1.0 - alive + alive * np.exp((r + x) * np.log((alpha + T) / (alpha + T + np.asarray(t, dtype=np.float64))))
+
     def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """E[purchases in (T, T + t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10)."""
         r, alpha, a, b = self._params()

@@ -232,24 +232,98 @@ def early_warning(model: RepurchaseModel, features: pd.DataFrame, *, precision: 
     return flagged, summary
 
 
+class BetaGeoChurn:
+    """The churn rule used when the learned model cannot be trusted (a young or small shop): BG/NBD fitted on
+    the customers' purchase histories; churn risk = P(no purchase in the next `horizon` | history).
+    Four parameters shared by everyone, so it works where LightGBM's trees cannot split. The interface
+    `early_warning` reads: predict_churn_proba, predict_expected, churn_reasons, horizon."""
+
+    name = "BG/NBD"
+
+    def __init__(self, horizon: float = 39.0, time_unit_days: float = 7.0):
+        self.horizon = horizon  # in the features' time unit
+        self.time_unit_days = time_unit_days
+
+    def fit(self, features: pd.DataFrame) -> "BetaGeoChurn":
+        if not (features["frequency"] > 0).any():
+            raise ValueError("churn needs repeat customers: nobody bought on two different days, so neither the "
+                             "learned model nor BG/NBD can tell who comes back")
+        first_seen_before = features[features["T"] > 0]  # a customer whose first purchase is today says nothing yet
+        self.model_ = BetaGeoModel().fit(*(first_seen_before[c] for c in RFM))
+        return self
+
+    def _rfm(self, features: pd.DataFrame) -> list[np.ndarray]:
+        return [features[c].to_numpy(dtype=np.float64) for c in RFM]
+
+    def predict_churn_proba(self, features: pd.DataFrame) -> np.ndarray:
+        return self.model_.probability_no_purchase(self.horizon, *self._rfm(features))
+
+    def predict_expected(self, features: pd.DataFrame) -> np.ndarray:
+        return self.model_.conditional_expected_purchases(self.horizon, *self._rfm(features))
+
+    def churn_reasons(self, features: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+        """What BG/NBD's risk rests on: time since the last purchase, repeat purchase days, P(alive)."""
+        x, t_x, T = self._rfm(features)
+        alive = self.model_.probability_alive(x, t_x, T)
+        rows = [[f"{(t - r) * self.time_unit_days:.0f} days since the last purchase", f"{n:.0f} repeat purchase days",
+                 f"P(alive) {a:.2f}"][:k] for n, r, t, a in zip(x, t_x, T, alive)]
+        return pd.DataFrame(rows, index=features.index, columns=[f"reason_{n + 1}" for n in range(min(k, 3))])
+
+
 def churn_report(transactions: pd.DataFrame, as_of, horizon_days: float = 90.0, *, events: pd.DataFrame | None = None,
                  precision: float | None = None, budget: int | None = None, time_unit_days: float = 7.0,
                  model: RepurchaseModel | None = None, **clean_kw) -> tuple[pd.DataFrame, dict]:
     """The whole early-warning job from raw transactions, with no look into the future:
     train on (features as of as_of - horizon -> activity in the following horizon), set the precision
-    threshold from out-of-fold predictions of that window, then score everyone as of `as_of`."""
+    threshold from out-of-fold predictions of that window, then score everyone as of `as_of`.
+
+    When the learned model cannot work or says nothing — less history than the horizon, a labelled window
+    where nobody (or everybody) came back, or the same risk for every customer (too few customers for its
+    trees) — the summary's `warning` says why and the risks come from `BetaGeoChurn` (summary `model`)."""
     as_of = pd.Timestamp(as_of)
     train_cut = as_of - pd.Timedelta(days=horizon_days)
     horizon = horizon_days / time_unit_days
     kw = dict(events=events, time_unit_days=time_unit_days, **clean_kw)
-    train = customer_features(transactions, train_cut, **kw)
-    counts = holdout_counts(transactions.assign(ts=pd.to_datetime(transactions["ts"])), train_cut, as_of, users=train.index)
+    current = customer_features(transactions, as_of, **kw)
     model = model or RepurchaseModel(horizon=horizon)
     model.set_params(horizon=horizon)
-    validation = None
+    ts = pd.to_datetime(transactions["ts"])
+    train = counts = validation = fallback = None
+    if not (ts <= train_cut).any():
+        fallback = (f"the learned model learns from purchases before {train_cut:%Y-%m-%d} (the last {horizon_days:g} "
+                    f"days are its labels) and the first purchase is on {ts.min():%Y-%m-%d}: it needs more than "
+                    f"{horizon_days:g} days of purchases, or a shorter horizon")
+    else:
+        train = customer_features(transactions, train_cut, **kw)
+        counts = holdout_counts(transactions.assign(ts=ts), train_cut, as_of, users=train.index)
+        came_back = int((counts > 0).sum())
+        if came_back in (0, len(counts)):
+            fallback = (f"in the labelled window ({train_cut:%Y-%m-%d} to {as_of:%Y-%m-%d}) "
+                        f"{'no' if came_back == 0 else 'every'} customer bought again, so there is nothing to learn "
+                        "who churns from")
+        else:
+            model.fit(train, counts)
+            risk = model.predict_churn_proba(current)
+            if np.ptp(risk) < 1e-9:
+                fallback = (f"the learned model gives every customer the same churn risk ({risk[0]:.3f}): "
+                            f"{len(train):,} customers in its training window are too few for its trees "
+                            f"(at least {2 * model.min_child_samples:,} with min_child_samples="
+                            f"{model.min_child_samples})")
+            elif precision is not None:
+                validation = (out_of_fold_churn(model, train, counts), counts.to_numpy() == 0)
+    if fallback is None:
+        table, summary = early_warning(model, current, precision=precision, budget=budget, validation=validation)
+        return table, {**summary, "model": "learned (LightGBM)", "warning": None,
+                       "trained_on": f"features as of {train_cut:%Y-%m-%d} -> purchases to {as_of:%Y-%m-%d}"}
+    rule = BetaGeoChurn(horizon=horizon, time_unit_days=time_unit_days).fit(current)
     if precision is not None:
-        validation = (out_of_fold_churn(model, train, counts), counts.to_numpy() == 0)
-    model.fit(train, counts)
-    current = customer_features(transactions, as_of, **kw)
-    table, summary = early_warning(model, current, precision=precision, budget=budget, validation=validation)
-    return table, {**summary, "trained_on": f"features as of {train_cut:%Y-%m-%d} -> purchases to {as_of:%Y-%m-%d}"}
+        if train is None or not ((counts > 0).any() and (counts == 0).any()):
+            raise ValueError(f"a target precision needs a labelled window to set its threshold, and {fallback}; "
+                             "flag by budget instead")
+        labelled = BetaGeoChurn(horizon=horizon, time_unit_days=time_unit_days).fit(train)
+        validation = (labelled.predict_churn_proba(train), counts.to_numpy() == 0)
+    table, summary = early_warning(rule, current, precision=precision, budget=budget, validation=validation)
+    return table, {**summary, "model": "BG/NBD (fallback)",
+                   "warning": f"{fallback}; churn risk is BG/NBD's chance of no purchase in the next "
+                              f"{horizon_days:g} days instead",
+                   "trained_on": f"BG/NBD on purchases to {as_of:%Y-%m-%d}"}
