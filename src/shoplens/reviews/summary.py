@@ -49,11 +49,13 @@ def analyze_reviews(
     extractor: AspectExtractor | None = None,
     top: int = 5,
     keywords: int = 10,
+    per_review: bool = False,
 ) -> dict:
     """Summary of `reviews` (canonical columns review_id, item_id, rating, text), or of one item's reviews.
 
     The aspect vocabulary and the clause sentiment model are learnt from ALL given reviews (more data),
-    then only the chosen item's reviews are summarised."""
+    then only the chosen item's reviews are summarised. per_review=True adds "reviews": one record per review
+    with its aspects each way and its positive probability (null when polarity comes from the lexicon)."""
     reviews = reviews.reset_index(drop=True)
     texts = [as_text(t) for t in reviews["text"]]
     if extractor is None:
@@ -78,7 +80,7 @@ def analyze_reviews(
         ]
 
     rating = chosen["rating"] if "rating" in chosen else pd.Series(dtype=float)
-    return {
+    summary = {
         "item": item,
         "n_reviews": int(len(chosen)),
         "mean_rating": None if rating.dropna().empty else round(float(rating.mean()), 3),
@@ -90,11 +92,29 @@ def analyze_reviews(
         "keywords": [w for w, _ in jieba_keywords(chosen_texts, k=keywords)] if keywords else [],
         "learnt_aspect_terms": extractor.learnt_terms,
     }
+    if per_review:
+        summary["reviews"] = review_scores(chosen, chosen_texts, mentions, extractor.sentiment)
+    return summary
 
 
-def analyze_workspace(ws, item: str | None = None, top: int = 5) -> dict:
+def review_scores(reviews: pd.DataFrame, texts: list[str], mentions: list[list], sentiment=None) -> list[dict]:
+    """Per review: id, item, rating, positive probability (the rating-trained model, when there is one), the
+    mean aspect polarity (-1..1, null without aspects) and the aspects mentioned positively / negatively."""
+    positive = sentiment.predict_proba(texts)[:, 1] if sentiment is not None and texts else [None] * len(texts)
+    ratings = reviews["rating"].tolist() if "rating" in reviews else [None] * len(reviews)
+    return [
+        {"review_id": str(rid), "item_id": str(item), "rating": rating,
+         "positive_probability": None if p is None else round(float(p), 4),
+         "aspect_polarity": round(sum(m.polarity for m in found) / len(found), 3) if found else None,
+         "positive_aspects": sorted({m.aspect for m in found if m.polarity > 0}),
+         "negative_aspects": sorted({m.aspect for m in found if m.polarity < 0})}
+        for rid, item, rating, p, found in zip(reviews["review_id"], reviews["item_id"], ratings, positive, mentions)
+    ]
+
+
+def analyze_workspace(ws, item: str | None = None, top: int = 5, per_review: bool = False) -> dict:
     """`analyze_reviews` over a workspace's `reviews` table (what `shoplens reviews WS analyze` prints)."""
     reviews = ws.table("reviews")
     if item is not None and not (reviews["item_id"].astype(str) == str(item)).any():
         raise ValueError(f"item {item!r} has no reviews in {ws.path}")
-    return analyze_reviews(reviews, item=item, top=top)
+    return analyze_reviews(reviews, item=item, top=top, per_review=per_review)
