@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from shoplens.data.readers import InputError
+from shoplens.serve.body import StrictJSONRoute, validation_error
 from shoplens.serve.service import Service, get_service
 from shoplens.workspace import Workspace
 
@@ -99,6 +101,8 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
     app.state.service = Service(Workspace.open(workspace_path, read_only=read_only), read_key_required,
                                 check_seconds, cache_answers=cache_answers)
 
+    app.add_exception_handler(RequestValidationError, validation_error)
+
     @app.exception_handler(InputError)
     async def bad_input(request: Request, error: InputError):
         return JSONResponse({"detail": str(error), "column": error.column, "rows": error.rows,
@@ -115,6 +119,10 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (recommend, search, reviews, catalog, customers, forecast, events, admin):
         app.include_router(module.router)
+    lax = [route.path for route in app.routes if getattr(route, "body_field", None) is not None
+           and not isinstance(route, StrictJSONRoute)]
+    if lax:  # a router made without route_class=StrictJSONRoute would let NaN and lone surrogates in again
+        raise TypeError(f"routes {lax} take a JSON body but are not StrictJSONRoute")
     registry = CollectorRegistry()  # per app: several apps in one process (tests) must not clash
 
     @app.get("/metrics", include_in_schema=False)

@@ -11,18 +11,20 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from shoplens.recommend.workspace_models import fit_workspace_model
+from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_key
 from shoplens.serve.service import NAME_PATTERN, Service, get_service
 from shoplens.workspace import Workspace
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_key)])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_key)], route_class=StrictJSONRoute)
 
 
 class FitRequest(BaseModel):
     model: Literal["sasrec", "hstu", "als", "bpr", "itemknn", "popularity"] = "sasrec"
     name: str | None = Field(None, pattern=NAME_PATTERN, description="saved under this name (default: model)")
     max_epochs: int | None = Field(None, ge=1, le=500, description="sequence models only")
-    max_seconds: float | None = Field(None, gt=0, le=24 * 3600, description="sequence models only")
+    max_seconds: float | None = Field(None, gt=0, le=24 * 3600, allow_inf_nan=False,
+                                      description="sequence models only")
 
 
 def _fit(path, job: dict, request: FitRequest) -> None:

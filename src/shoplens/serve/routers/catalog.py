@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from shoplens.catalog.categorize import CategoryClassifier
+from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
 from shoplens.serve.service import Service, get_service
 
-router = APIRouter(tags=["catalog"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["catalog"], dependencies=[Depends(require_read_key)], route_class=StrictJSONRoute)
 
 
 class Product(BaseModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from shoplens.customers.jobs import workspace_churn, workspace_profile
+from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
 from shoplens.serve.service import Service, get_service
 
-router = APIRouter(tags=["customers"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["customers"], dependencies=[Depends(require_read_key)], route_class=StrictJSONRoute)
 
 
 @router.get("/profile/{user}")

@@ -1,18 +1,24 @@
-"""POST /events: one event or a batch, validated exactly as file ingest, committed before the reply."""
+"""POST /events: one event or a batch, validated exactly as file ingest (and no text field over 1,000
+characters), committed before the reply."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_key
 from shoplens.serve.service import Service, get_service
 
-router = APIRouter(tags=["events"], dependencies=[Depends(require_key)])
+router = APIRouter(tags=["events"], dependencies=[Depends(require_key)], route_class=StrictJSONRoute)
 
 MAX_BATCH = 10_000
-Scalar = str | int | float | bool | None  # types are checked by the ingest validator, as for a file
+MAX_TEXT = 1_000  # characters in one field: an id, an event type or a search query, never a document
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Scalar = Text | int | float | bool | None  # types are checked by the ingest validator, as for a file
 
 
 class Event(BaseModel):

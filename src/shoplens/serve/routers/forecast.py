@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from shoplens.forecast import forecast_workspace
 from shoplens.forecast.base import DS, ID, Y, prepare, to_long
+from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
 from shoplens.serve.service import Service, get_service
 
-router = APIRouter(tags=["forecast"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["forecast"], dependencies=[Depends(require_read_key)], route_class=StrictJSONRoute)
 
 HISTORY_HORIZONS = 4  # history shown: this many horizons back
 

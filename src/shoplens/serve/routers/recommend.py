@@ -9,10 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
+from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.service import NAME_PATTERN, Service, get_service
 
-router = APIRouter(tags=["recommend"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["recommend"], dependencies=[Depends(require_read_key)], route_class=StrictJSONRoute)
 
 ModelName = Query("sasrec", pattern=NAME_PATTERN, description="a recommender fitted in the workspace")
 TopK = Query(10, ge=1, le=500)

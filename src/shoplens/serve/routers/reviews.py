@@ -8,11 +8,12 @@ from pydantic import BaseModel, Field
 
 from shoplens.reviews import analyze_workspace
 from shoplens.reviews.summary import analyze_reviews
+from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
 from shoplens.serve.service import Service, get_service
 
-router = APIRouter(tags=["reviews"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["reviews"], dependencies=[Depends(require_read_key)], route_class=StrictJSONRoute)
 
 
 class Review(BaseModel):
