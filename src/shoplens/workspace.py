@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -18,6 +20,9 @@ DB_FILE = "shoplens.duckdb"
 CONFIG_FILE = "shoplens.json"
 ARTIFACTS_DIR = "artifacts"
 CURRENT_FILE = "CURRENT"  # names the published version folder of a versioned artifact
+SERVER_FILE = "server.json"  # written by a running `shoplens serve` (pid, address): the CLI names who holds the file
+VERSION_NAME = re.compile(r"v\d{8}T\d{6}-[0-9a-f]{6}")  # what new_version_dir names a version folder
+MAX_POINTER_BYTES = 256  # a CURRENT file holds one version name; reading stops here whatever it is
 KEEP_VERSIONS = 3  # older versions are pruned; a server still loading one of the last few is not disturbed
 
 
@@ -133,9 +138,21 @@ class Workspace:
         folder.mkdir()
         return folder
 
-    def publish_version(self, folder: Path) -> str:
-        """Make `folder` (from `new_version_dir`) the current version; prune all but the newest few."""
+    def publish_version(self, folder: Path, check: Callable[[Path], object] | None = None) -> str:
+        """Make `folder` (from `new_version_dir`) the current version; prune all but the newest few.
+        check: called with the folder first (e.g. the artifact's loader); when it raises, nothing is published,
+        the folder is removed and a WorkspaceError says why — a running server never sees a version that
+        cannot load."""
         folder = Path(folder)
+        if not VERSION_NAME.fullmatch(folder.name) or not folder.resolve().is_relative_to(self.artifacts.resolve()):
+            raise WorkspaceError(f"{folder} is not a version folder made by new_version_dir in {self.artifacts}")
+        if check is not None:
+            try:
+                check(folder)
+            except Exception as error:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise WorkspaceError(f"{folder.relative_to(self.artifacts)} was not published: it failed to load "
+                                     f"({type(error).__name__}: {error})") from error
         staging = folder.parent / f".{CURRENT_FILE}.{secrets.token_hex(3)}"
         staging.write_text(folder.name)
         os.replace(staging, folder.parent / CURRENT_FILE)
@@ -146,10 +163,24 @@ class Workspace:
         return folder.name
 
     def current_version(self, *parts: str) -> Path | None:
-        """The published version folder of the artifact at `parts`, or None when nothing was published."""
+        """The published version folder of the artifact at `parts`, or None when nothing was published.
+        WorkspaceError when the CURRENT file names anything but a version folder of this artifact (a name like
+        `../../elsewhere`, a link, a missing folder): a model is never loaded from outside the workspace."""
         base = self.artifact_path(*parts)
+        pointer = base / CURRENT_FILE
+        if pointer.is_symlink() or (pointer.exists() and not pointer.is_file()):
+            raise WorkspaceError(f"{pointer} is not a plain file (a link or a folder); publish a version again")
         try:
-            name = (base / CURRENT_FILE).read_text().strip()
+            with open(pointer, "rb") as file:
+                name = file.read(MAX_POINTER_BYTES).decode("utf-8", "replace").strip()
         except FileNotFoundError:
             return None
-        return base / name
+        if not VERSION_NAME.fullmatch(name):
+            raise WorkspaceError(f"{pointer} names {name[:80]!r}, not a version folder such as "
+                                 f"v20250301T120000-1a2b3c; refusing to load from it")
+        folder = base / name
+        if folder.is_symlink() or not folder.resolve().is_relative_to(self.path.resolve()):
+            raise WorkspaceError(f"{folder} is a link (or lies outside the workspace); refusing to load from it")
+        if not folder.is_dir():
+            raise WorkspaceError(f"{pointer} names {name}, which is not a folder in {base}")
+        return folder

@@ -110,7 +110,11 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
 
     @app.get("/healthz", tags=["admin"])
     async def healthz(service: Service = Depends(get_service)) -> dict:
-        return {"status": "ok", "workspace": service.ws.path.name}
+        """status "degraded" when a model in use could not load its newest published version (it is still
+        served at the version it had); `models` says which version each loaded model serves and what failed."""
+        models = service.model_health()
+        return {"status": "degraded" if any("failed" in m for m in models.values()) else "ok",
+                "workspace": service.ws.path.name, "models": models}
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

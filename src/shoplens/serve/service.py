@@ -9,11 +9,13 @@ it, later ones get the new one (`Workspace.publish_version` makes the version on
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +31,10 @@ from shoplens.workspace import Workspace
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # model names from requests: never a path
 MAX_CACHED_RESULTS = 256  # forecasts, churn lists, review summaries kept per process
 MAX_ANSWERS_PER_USER = 8  # cached recommendation answers per user (model, version, k, explain)
+MAX_ERROR_CHARS = 300  # of a load failure, in /healthz
+MAX_WAITING_FITS = 2  # fits queued behind the running one; a fit holds the CPU for minutes, more would only wait
+
+log = logging.getLogger("shoplens.serve")
 
 
 def check_name(name: str, what: str = "model") -> str:
@@ -37,13 +43,22 @@ def check_name(name: str, what: str = "model") -> str:
     return name
 
 
+class ArtifactUnavailable(Exception):
+    """A published artifact that could not be loaded while no earlier version of it is held."""
+
+
 class Published:
     """One published artifact held in memory: `get()` returns it, loading a newer published version first
     when the check interval has passed. version_of() -> str | None reads the version on disk (None: none
-    published); load() loads the current version."""
-    def __init__(self, version_of: Callable[[], str | None], load: Callable[[], object], check_seconds: float):
-        self.version_of, self.load, self.check_seconds = version_of, load, check_seconds
+    published); load() loads the current version.
+
+    A version that fails to load is not tried again until another one is published (or `reload()` is called):
+    the version held before keeps being served, `failure` says what failed, and the log says it once."""
+    def __init__(self, label: str, version_of: Callable[[], str | None], load: Callable[[], object],
+                 check_seconds: float):
+        self.label, self.version_of, self.load, self.check_seconds = label, version_of, load, check_seconds
         self.value, self.version, self.checked = None, None, float("-inf")
+        self.failure: dict | None = None  # {"failed": version (or the bad pointer), "error": why}
         self._lock = threading.Lock()  # one loader at a time; readers never wait for it unless nothing is loaded
 
     def get(self):
@@ -52,17 +67,97 @@ class Published:
         with self._lock:
             if self.value is not None and time.monotonic() - self.checked < self.check_seconds:
                 return self.value  # another thread just checked
-            version = self.version_of()
-            self.checked = time.monotonic()
-            if version is None and self.value is None:
-                raise FileNotFoundError
-            if version is not None and version != self.version:
-                self.value, self.version = self.load(), version
+            self._check(retry_failed=False)
         return self.value
 
     def reload(self) -> None:
+        """Load the published version again now, even one that failed before."""
         with self._lock:
-            self.value, self.version, self.checked = self.load(), self.version_of(), time.monotonic()
+            self._check(retry_failed=True, force=True)
+
+    def _check(self, retry_failed: bool, force: bool = False) -> None:
+        self.checked = time.monotonic()
+        try:
+            version = self.version_of()
+        except Exception as error:  # e.g. a CURRENT file naming something outside the workspace
+            return self._failed("CURRENT", error)
+        if version is None:  # nothing published (any more): keep what is held
+            if self.value is None:
+                raise FileNotFoundError
+            return
+        if version == self.version and not force:
+            return self._recovered()  # what is published is what is served
+        if not retry_failed and self.failure is not None and self.failure["failed"] == version:
+            return self._failed(version, None)
+        try:
+            value = self.load()
+        except Exception as error:
+            return self._failed(version, error)
+        self.value, self.version = value, version
+        self._recovered()
+
+    def _recovered(self) -> None:
+        if self.failure is not None:
+            log.warning("%s: serving version %s; the failure of %s is over", self.label, self.version,
+                        self.failure["failed"])
+            self.failure = None
+
+    def _failed(self, version: str, error: Exception | None) -> None:
+        """Keep what is held; log a failure the first time it is seen; raise when nothing is held."""
+        if error is not None:
+            why = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+            if self.failure != {"failed": version, "error": why}:
+                log.error("%s: version %s failed to load (%s); %s", self.label, version, why,
+                          f"still serving {self.version}" if self.value is not None else "nothing to serve")
+            self.failure = {"failed": version, "error": why}
+        if self.value is None:
+            raise ArtifactUnavailable(f"{self.label} cannot be loaded: {self.failure['error']}")
+
+    def health(self) -> dict:
+        return {"serving": self.version, **(self.failure or {})}
+
+
+class FitQueue:
+    """Training jobs of one served workspace, run one at a time in a background thread, in the order asked;
+    at most MAX_WAITING_FITS wait behind the running one, and `submit` refuses more with a 409."""
+
+    def __init__(self, max_waiting: int = MAX_WAITING_FITS):
+        self.max_waiting = max_waiting
+        self.jobs: dict[str, dict] = {}  # job id -> status, as GET /admin/jobs/{job} shows it
+        self._waiting: deque[tuple[dict, Callable[[], str]]] = deque()
+        self._running: dict | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: dict, fit: Callable[[], str]) -> dict:
+        """Queue `fit()` (returns the published version) under a new job id; `job` describes it."""
+        with self._lock:
+            if self._running is not None and len(self._waiting) >= self.max_waiting:
+                raise HTTPException(409, f"a fit is running (job {self._running['job']}) and {len(self._waiting)} "
+                                         f"wait behind it, the most this server queues; ask again when one is done "
+                                         f"(GET /admin/jobs/{{job}})")
+            job = {"job": secrets.token_hex(6), **job, "status": "queued", "queued": time.time()}
+            self.jobs[job["job"]] = job
+            self._waiting.append((job, fit))
+            if self._running is None:
+                self._start_next()
+            return dict(job)
+
+    def _start_next(self) -> None:  # with self._lock held
+        job, fit = self._waiting.popleft()
+        job.update(status="running", started=time.time())
+        self._running = job
+        threading.Thread(target=self._run, args=(job, fit), daemon=True, name=f"fit-{job['job']}").start()
+
+    def _run(self, job: dict, fit: Callable[[], str]) -> None:
+        try:
+            job.update(status="done", version=fit())
+        except Exception as error:  # reported through GET /admin/jobs/{job}
+            job.update(status="failed", error=f"{type(error).__name__}: {error}")
+        job["finished"] = time.time()
+        with self._lock:
+            self._running = None
+            if self._waiting:
+                self._start_next()
 
 
 @dataclass
@@ -88,7 +183,7 @@ class Service:
         self.max_cached_users = max_cached_users
         self.cache_answers = cache_answers
         self._registry_lock = threading.Lock()
-        self.jobs: dict[str, dict] = {}  # background fits started through /admin/fit
+        self.fits = FitQueue()  # background fits started through /admin/fit
         # Model calls at once per process, one per core by default. A torch call gives up the GIL at every op:
         # 32 request threads taking it back in turn spent more CPU handing it over than computing (measured
         # here: 7.9 ms of CPU per /recommend with no limit, 3.2 ms with two slots).
@@ -100,13 +195,17 @@ class Service:
         check_name(name)
         published = self._recommenders.get(name)
         if published is None:
-            published = Published(lambda: published_version(self.ws, name),
+            published = Published(f"recommender {name!r}", lambda: published_version(self.ws, name),
                                   lambda: self._locked(load_workspace_model, self.ws, name), self.check_seconds)
         try:
             model = published.get()
         except FileNotFoundError:
             raise HTTPException(404, f"no recommender {name!r} in the workspace; fit one with "
                                      f"POST /admin/fit or `shoplens fit {self.ws.path} recommend`") from None
+        except ArtifactUnavailable as error:  # kept, so the failure is remembered and reported, not retried
+            with self._registry_lock:
+                self._recommenders.setdefault(name, published)
+            raise HTTPException(503, str(error)) from None
         with self._registry_lock:
             self._recommenders.setdefault(name, published)
         return model
@@ -132,20 +231,33 @@ class Service:
         with self._registry_lock:
             if part not in self._search:
                 version = lambda: getattr(self.ws.current_version("search", part), "name", None)  # noqa: E731
-                self._search[part] = Published(version, load, self.check_seconds)
+                self._search[part] = Published(f"search {part}", version, load, self.check_seconds)
         try:
             return self._search[part].get()
         except FileNotFoundError:
             raise HTTPException(404, f"no search {part} in the workspace; build one with "
                                      f"`shoplens index {self.ws.path} search`") from None
+        except ArtifactUnavailable as error:
+            raise HTTPException(503, str(error)) from None
 
     def reload(self) -> dict:
-        """Load every model in use again now, without waiting for the version check."""
+        """Load every model in use again now, without waiting for the version check; one that fails keeps the
+        version it had (`model_health` says so)."""
         for published in [*self._recommenders.values(), *self._search.values()]:
-            published.reload()
+            try:
+                published.reload()
+            except (FileNotFoundError, ArtifactUnavailable):
+                pass  # reported by model_health
         self._results = {}
         return {"recommenders": {name: p.version for name, p in sorted(self._recommenders.items())},
-                "search": {part: p.version for part, p in sorted(self._search.items())}}
+                "search": {part: p.version for part, p in sorted(self._search.items())},
+                "models": self.model_health()}
+
+    def model_health(self) -> dict:
+        """Per model loaded in this process: the version served and, when the newest failed to load, which and
+        why. Read from memory only (/healthz must stay cheap)."""
+        return {**{f"recommend/{name}": p.health() for name, p in sorted(self._recommenders.items())},
+                **{f"search/{part}": p.health() for part, p in sorted(self._search.items())}}
 
     # ------------------------------------------------------------------------------------------- histories
     def user_history(self, user: str) -> tuple[list[str], object, list[str]]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -27,38 +24,30 @@ class FitRequest(BaseModel):
                                       description="sequence models only")
 
 
-def _fit(path, job: dict, request: FitRequest) -> None:
+def _fit(path, request: FitRequest) -> str:
     params = {k: v for k, v in (("max_epochs", request.max_epochs), ("max_seconds", request.max_seconds))
               if v is not None}
-    try:
-        with Workspace.open(path) as ws:  # its own connection: the server's stays free for requests
-            fitted = fit_workspace_model(ws, request.model, name=request.name, **params)
-        job.update(status="done", version=fitted.version)
-    except Exception as error:  # reported through GET /admin/jobs/{job}
-        job.update(status="failed", error=f"{type(error).__name__}: {error}")
-    job["finished"] = time.time()
+    with Workspace.open(path) as ws:  # its own connection: the server's stays free for requests
+        return fit_workspace_model(ws, request.model, name=request.name, **params).version
 
 
 @router.post("/fit", status_code=202)
 def fit(body: FitRequest, service: Service = Depends(get_service)) -> dict:
     """Train a recommender on the workspace's current events, in the background. When it finishes, the new
-    version is published and served from the next request on; GET /admin/jobs/{job} tells when."""
+    version is published and served from the next request on; GET /admin/jobs/{job} tells when. Fits run one
+    at a time, in the order asked ("queued" until their turn); with a fit running and two waiting, 409."""
     service.require_writable()
     if body.model in ("als", "bpr", "itemknn", "popularity") and (body.max_epochs or body.max_seconds):
         raise HTTPException(422, "max_epochs and max_seconds apply to sequence models (sasrec, hstu) only")
-    job_id = secrets.token_hex(6)
-    job = {"job": job_id, "model": body.model, "name": body.name or body.model, "status": "running",
-           "started": time.time()}
-    service.jobs[job_id] = job
-    threading.Thread(target=_fit, args=(service.ws.path, job, body), daemon=True, name=f"fit-{job_id}").start()
-    return dict(job)
+    return service.fits.submit({"model": body.model, "name": body.name or body.model},
+                               lambda: _fit(service.ws.path, body))
 
 
 @router.get("/jobs/{job_id}")
 def job_status(job_id: str, service: Service = Depends(get_service)) -> dict:
-    if job_id not in service.jobs:
+    if job_id not in service.fits.jobs:
         raise HTTPException(404, f"no job {job_id!r} in this server process")
-    return dict(service.jobs[job_id])
+    return dict(service.fits.jobs[job_id])
 
 
 @router.post("/reload")
