@@ -95,21 +95,54 @@ def test_retrieval_exact_and_ivf_recall():
     assert ivf.kind == "ivf" and ivf.recall_at_k(queries, 100) > 0.9
 
 
+def popularity_full_ranking_by_hand(sequences: list[np.ndarray], n_items: int) -> tuple[float, float]:
+    """(HR@10, NDCG@10) of item popularity under the bench's protocol, written out independently of
+    shoplens.metrics and shoplens.recommend.evaluate: users with 3+ items; counts from all but each user's last
+    two items; the last item ranked against every item outside the user's earlier items, ties against it."""
+    evaluated = [s for s in sequences if len(s) >= 3]
+    counts = np.bincount(np.concatenate([s[:-2] if len(s) >= 3 else s for s in sequences]), minlength=n_items)
+    hits, gains = [], []
+    for s in evaluated:
+        target, competing = s[-1], np.ones(n_items, dtype=bool)
+        competing[s[:-1]] = False
+        competing[target] = False
+        rank = int((counts[competing] >= counts[target]).sum())
+        hits.append(rank < 10)
+        gains.append(1 / np.log2(rank + 2) if rank < 10 else 0.0)
+    return float(np.mean(hits)), float(np.mean(gains))
+
+
 def test_bench_quick_runs_every_model():
-    from shoplens.bench.rec import run
+    from conftest import dataset_dir
+    from shoplens.bench.rec import QUICK, run
 
     result = run("s3rec-amazon/Beauty", model="all", quick=True)  # the CI run of `shoplens bench rec --quick`
     assert set(result.metrics) >= {"popularity", "itemknn", "als", "bpr", "sasrec", "hstu"}
-    assert 0 < result.metrics["sasrec"]["NDCG@10"] <= 1 and "published SASRec" in result.baselines
+    assert "published SASRec" in result.baselines
     assert result.to_json()["protocol"].startswith("leave-one-out, full ranking")
+    # The protocol, checked from outside: popularity's numbers recomputed from the raw file. (Two epochs on
+    # 1,500 users teach SASRec nothing: measured NDCG@10 0.001 and 0.000 for seeds 0 and 1 against popularity's
+    # 0.012, and 30 epochs still stay below it on this subset, so the model's margin is tested on the simulator.)
+    lines = (dataset_dir("s3rec-amazon") / "Beauty.txt").read_text().splitlines()
+    sequences = [np.array(line.split()[1:], dtype=np.int64) - 1 for line in lines]
+    hr, ndcg = popularity_full_ranking_by_hand(sequences[: QUICK["users"]], result.metrics["n_items"])
+    assert result.metrics["popularity"]["HR@10"] == pytest.approx(hr, abs=1e-6)
+    assert result.metrics["popularity"]["NDCG@10"] == pytest.approx(ndcg, abs=1e-6) and ndcg > 0.005
 
 
-def test_bench_rec_context_quick_runs_every_variant():
-    from shoplens.bench.rec_context import VARIANTS, run
+def test_bench_rec_context_sequence_models_beat_popularity(monkeypatch):
+    from shoplens.bench import rec_context
 
-    result = run(quick=True)  # the CI run of `shoplens bench rec-context --quick`
-    assert set(VARIANTS) <= set(result.metrics)
-    assert all(0 <= result.metrics[v]["NDCG@10"] <= 1 for v in VARIANTS) and result.metrics["n_users"] > 100
+    # The quick simulator (400 users, 200 items) with training long enough to learn: at the CI smoke setting of
+    # 2 epochs SASRec stays below popularity. Measured NDCG@10 over model seeds 0, 1, 2: popularity 0.091;
+    # SASRec 0.376 / 0.391 / 0.406 (4.1-4.5x); the HSTU variants 0.27-0.33 (2.9-3.7x). A model that learnt
+    # nothing scores near popularity or below it (random: about 0.02), so 2x is a wide but real margin.
+    monkeypatch.setitem(rec_context.QUICK, "max_epochs", 40)  # early stopping (patience 4) ends it sooner
+    result = rec_context.run(quick=True)
+    assert set(rec_context.VARIANTS) <= set(result.metrics) and result.metrics["n_users"] > 100
+    popularity = result.metrics["popularity"]["NDCG@10"]
+    for variant in set(rec_context.VARIANTS) - {"popularity"}:
+        assert result.metrics[variant]["NDCG@10"] >= 2 * popularity, variant
 
 
 def test_bench_reads_a_fixed_negatives_file(tmp_path):
