@@ -164,15 +164,17 @@ def predict_ctr(ws, user, item, *, model: str = "deepfm", context: dict | None =
 def target_campaign(ws, *, items=None, category: str | None = None, budget: int = 1000, frequency_cap: int = 1,
                     model: str = "deepfm", campaign_days: int = 7, context: dict | None = None,
                     at=None) -> pd.DataFrame:
-    """Choose whom to show a campaign to. The campaign is a list of item ids or every item of `category` (an
-    exact category path, or its last level). Returns the chosen impressions, best first: user_id, item_id, ctr,
-    reach (P(user shows up during the campaign)), expected_clicks = reach × ctr."""
+    """Choose whom to show a campaign to. The campaign is a list of item ids or every item of `category` (a
+    category path, a prefix of one such as "美妆", or its last level). Returns the chosen impressions, best
+    first: user_id, item_id, ctr, reach (P(user shows up during the campaign)), expected_clicks = reach × ctr."""
     if (items is None) == (category is None):
         raise ValueError("give the campaign as items=[...] or category=..., exactly one of them")
     catalogue = ws.table("items")
     if category is not None:
-        leaf = catalogue["category"].astype(str).str.split(" > ").str[-1]
-        items = catalogue.loc[(catalogue["category"] == category) | (leaf == category), "item_id"].tolist()
+        path = catalogue["category"].astype(str)
+        # like search's category filter: the path, any level above it (a prefix), or the last level alone
+        chosen = (path == category) | path.str.startswith(f"{category} > ") | (path.str.split(" > ").str[-1] == category)
+        items = catalogue.loc[chosen, "item_id"].tolist()
         if not items:
             raise ValueError(f"no items in category {category!r}")
     items = [str(i) for i in items]
