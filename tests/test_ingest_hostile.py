@@ -333,3 +333,10 @@ def test_a_lone_surrogate_is_refused(ws, tmp_path):
     with pytest.raises(InputError, match="row 2 column 'user_id': text contains a lone UTF-16 surrogate"):
         ws.ingest(frame, "events")
     assert ws.count("events") == 1
+
+
+def test_a_nul_character_in_an_id_is_refused(ws, tmp_path):
+    frame = pd.DataFrame({"user_id": ["a", "a\x00b"], "event": ["view", "view"], "ts": ["2025-01-01", "2025-01-01"]})
+    with pytest.raises(InputError, match=r"row 2 column 'user_id': contains a NUL character \(U\+0000\)"):
+        ws.ingest(frame, "events")
+    assert ws.count("events") == 0

@@ -45,10 +45,10 @@ def test_cli_bad_input_exits_non_zero_with_one_message(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("user_id,item_id,event,ts\nu,i,view,someday\n")
     result = runner.invoke(app, ["ingest", str(shop), str(bad), "--kind", "events"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     flat = " ".join(result.output.split())
     assert "bad.csv: row 1 column 'ts': not a parseable timestamp" in flat
-    assert runner.invoke(app, ["ingest", str(shop), str(bad), "--kind", "nope"]).exit_code == 1
+    assert runner.invoke(app, ["ingest", str(shop), str(bad), "--kind", "nope"]).exit_code == 2
     assert "not a ShopLens workspace" in " ".join(runner.invoke(app, ["info", str(tmp_path / "x")]).output.split())
 
 
@@ -60,4 +60,4 @@ def test_cli_datasets_show_own_file_and_list(tmp_path):
     assert "events │ 5 " in result.output  # user 1: items 5 6 7, user 2: items 5 9
     listed = runner.invoke(app, ["datasets", "list", "--data", str(tmp_path), "--json"])
     assert listed.exit_code == 0 and not any(row["present"] for row in json.loads(listed.output))
-    assert runner.invoke(app, ["datasets", "show", "no-such-set"]).exit_code == 1
+    assert runner.invoke(app, ["datasets", "show", "no-such-set"]).exit_code == 2

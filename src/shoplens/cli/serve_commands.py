@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from shoplens.cli import app, bench_app, console, fail, open_workspace
+from shoplens.workspace import SERVER_FILE
 
 keys_app = typer.Typer(help="API keys: required by the service for writes and admin.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -28,6 +29,8 @@ def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
     DuckDB admits one writing process per file or many read-only ones: with --workers 1 (the default) the
     server takes events and refits; with more, every worker opens the workspace read-only and writes get a 503."""
     import os
+    import signal
+    import sys
 
     import uvicorn
 
@@ -40,8 +43,16 @@ def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
     os.environ[SETTINGS_ENV] = json.dumps(settings)  # inherited by the worker processes
     console.print(f"dashboard: [cyan]http://{host}:{port}/[/]  ·  API docs: [cyan]http://{host}:{port}/docs[/]"
                   + (f"  ·  {workers} workers, workspace read-only" if workers > 1 else ""))
-    uvicorn.run("shoplens.serve.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+    # Commands run beside the server meet DuckDB's lock; this file lets them say who holds it and where.
+    server_file = Path(workspace) / SERVER_FILE
+    server_file.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{host}:{port}/"}))
+    # uvicorn shuts down on SIGTERM, then raises the signal again: exit through Python so `finally` runs
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run("shoplens.serve.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+    finally:
+        server_file.unlink(missing_ok=True)
 
 
 @keys_app.command("create")

@@ -102,6 +102,9 @@ def convert_column(values: pd.Series, col: Column, name: str, date_format: str |
         text = _as_text(values, name, col.name)
         present = pd.Series(pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text), ""), False).to_numpy(zero_copy_only=False))
         if col.kind == "str":
+            # NUL ends a string in C: an id holding one is a different id to half the tools downstream
+            fail_where(pd.Series(pc.fill_null(pc.match_substring(text, "\x00"), False).to_numpy(zero_copy_only=False)),
+                       name, col.name, "contains a NUL character (U+0000)")
             parsed = pd.Series(pd.arrays.ArrowStringArray(pc.if_else(present.to_numpy(), text, None)))
         elif col.kind == "ts":
             parsed, why = parse_timestamps(text, date_format)

@@ -115,7 +115,7 @@ class WorkspaceRecommender:
         self.users.save(folder / "users.json")
         self.items.save(folder / "items.json")
         (folder / "text.json").write_text(json.dumps({"encoder": self.encoder}))
-        self.version = self.ws.publish_version(folder)
+        self.version = self.ws.publish_version(folder, check=load_recommender)  # never publish what cannot load
         return self.version
 
     def add_new_items(self) -> int:
@@ -154,11 +154,37 @@ class WorkspaceRecommender:
 
     def recommend(self, user=None, history: Sequence[str] | None = None, k: int = 10, exclude_seen: bool = True,
                   filter: Callable[[str], bool] | None = None, times: Sequence[int] | None = None,
-                  event_types: Sequence[str] | None = None) -> pd.DataFrame:
+                  event_types: Sequence[str] | None = None, fallback: str | None = None) -> pd.DataFrame:
         """Top-k for a stored user or a raw history of external item ids (with `times`, their event times in
         seconds, and `event_types` ("view", "cart" ...), for the models that read them). `filter(item_id) -> bool`
-        keeps items."""
-        indices, times, actions = self._history(user, history, times, event_types)
+        keeps items. A user with no events (or a history of items the model never saw) is a KeyError, unless
+        `fallback="popular"`: then the workspace's most interacted-with items, and `source` says so."""
+        if fallback not in (None, "popular"):
+            raise ValueError(f"unknown fallback {fallback!r}; expected 'popular' or None")
+        try:
+            indices, times, actions = self._history(user, history, times, event_types)
+        except KeyError:
+            if fallback is None:
+                raise
+            return self.popular(k, filter).assign(source=f"popular (fallback: user {user!r} has no events)")
+        if len(indices) == 0 and fallback is not None:
+            return self.popular(k, filter).assign(source="popular (fallback: no item of the history is known)")
+        top = self._recommend(indices, times, actions, k, exclude_seen, filter)
+        return top if fallback is None else top.assign(source=self.model_name)
+
+    def popular(self, k: int = 10, filter: Callable[[str], bool] | None = None) -> pd.DataFrame:
+        """The k items with the most events in the workspace (among the items the model knows), within `filter`:
+        the named fallback for a user the model cannot personalise for."""
+        rows = self.ws.connect().execute(
+            "SELECT item_id, count(*) AS n FROM events WHERE item_id IS NOT NULL GROUP BY item_id "
+            "ORDER BY n DESC, item_id").fetchall()
+        counts = pd.DataFrame(rows, columns=["item_id", "score"]).astype({"score": "float64"})
+        counts = counts[self.items.lookup(counts["item_id"].tolist()) >= 0]
+        if filter is not None:
+            counts = counts[[bool(filter(i)) for i in counts["item_id"]]]
+        return counts.head(k).reset_index(drop=True)
+
+    def _recommend(self, indices, times, actions, k, exclude_seen, filter) -> pd.DataFrame:
         if not self.reads_context:
             times = actions = None
         if hasattr(self.model, "last_hidden") and len(self.items) >= self.index_above:

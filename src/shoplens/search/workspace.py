@@ -27,7 +27,7 @@ def _publish(ws, part: str, artifact) -> None:
     """Save `artifact` (a SearchIndex or QuerySuggester) as the new published version of search/<part>."""
     folder = ws.new_version_dir("search", part)
     artifact.save(folder)
-    ws.publish_version(folder)
+    ws.publish_version(folder, check=type(artifact).load)  # a version that cannot load is never published
 
 
 def published_path(ws, part: str):
