@@ -21,6 +21,17 @@ def bench_ingest(rows: int = typer.Option(1_000_000, help="events to generate an
     print_result(suite.run(rows=100_000 if quick else rows), console, out)
 
 
+@bench_app.command("cli")
+def bench_cli(runs: int = typer.Option(7, min=1, help="processes per command"),
+              quick: bool = typer.Option(False, help="3 runs"),
+              out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Start-up: wall seconds of light commands as whole processes, beside `python -c pass`."""
+    from shoplens.bench import cli as suite
+    from shoplens.bench.harness import print_result
+
+    print_result(suite.run(runs=runs, quick=quick), console, out)
+
+
 @bench_app.command("simulator")
 def bench_simulator(quick: bool = typer.Option(False, help="small sizes only"),
                     out: Optional[Path] = typer.Option(None, help="save the result JSON here")):

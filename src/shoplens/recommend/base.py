@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import torch
 from safetensors.numpy import load_file, save_file
 from sklearn.base import BaseEstimator
 
@@ -117,18 +116,20 @@ class RecommenderBase(BaseEstimator):
 
 def load_recommender(path: str | Path) -> RecommenderBase:
     """Load any saved recommender, dispatching on the class name in its config."""
-    from shoplens.recommend import MODELS
+    from shoplens.recommend import MODEL_CLASSES, MODELS
 
     name = json.loads((Path(path) / CONFIG_FILE).read_text())["model"]
-    by_class = {cls.__name__: cls for cls in MODELS.values()}
+    by_class = {cls: model for model, (_, cls) in MODEL_CLASSES.items()}
     if name not in by_class:
         raise ValueError(f"unknown model class {name!r} in {path}")
-    return by_class[name].load(path)
+    return MODELS[by_class[name]].load(path)
 
 
-def torch_state(module: torch.nn.Module) -> dict[str, np.ndarray]:
+def torch_state(module: "torch.nn.Module") -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
 
 
-def load_torch_state(module: torch.nn.Module, tensors: dict[str, np.ndarray]) -> None:
+def load_torch_state(module: "torch.nn.Module", tensors: dict[str, np.ndarray]) -> None:
+    import torch
+
     module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})

@@ -25,7 +25,7 @@ import pandas as pd
 
 from shoplens.data.schema import EVENT_TYPES
 from shoplens.data.vocab import Vocab
-from shoplens.recommend import MODELS
+from shoplens.recommend import MODEL_CLASSES, MODELS
 from shoplens.recommend.base import load_recommender
 from shoplens.text import CachedEncoder, get_encoder
 
@@ -232,7 +232,7 @@ class WorkspaceRecommender:
 
     @property
     def model_name(self) -> str:
-        return {cls.__name__: name for name, cls in MODELS.items()}[type(self.model).__name__]
+        return {cls: name for name, (_, cls) in MODEL_CLASSES.items()}[type(self.model).__name__]
 
 
 def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_text: bool | None = None,
