@@ -3,25 +3,30 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from shoplens.cli import app, bench_app, console, fail, open_workspace, print_frame
+from shoplens.cli import app, bench_app, console, fail, open_workspace
+from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
 
 
-def fit_ctr_model(workspace: Path, model: str, name: Optional[str], params: dict) -> None:
+def fit_ctr_model(workspace: Path, model: str, name: Optional[str], params: dict, as_json: bool = False) -> None:
     from shoplens.ads.jobs import fit_ctr
 
     with open_workspace(workspace) as ws:
         try:
             fitted = fit_ctr(ws, model, name=name, **params)
         except (ValueError, TypeError, KeyError) as e:
-            fail(str(e))
-    scores = ", ".join(f"{k} {v:.4f}" for k, v in getattr(fitted, "validation_", {}).items() if isinstance(v, float))
-    console.print(f"trained {model}; validation on the newest impressions: {scores}")
+            fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
+    validation = {k: v for k, v in getattr(fitted, "validation_", {}).items() if isinstance(v, float)}
+    if as_json:
+        print_json({"model": model, "name": name or model, "validation": validation})
+        return
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in validation.items())
+    console.print(f"trained {model} (saved as {name or model!r}); validation on the newest impressions: {scores}",
+                  soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -35,36 +40,47 @@ def ctr(workspace: Path = typer.Argument(..., help="workspace folder"),
         try:
             probability = predict_ctr(ws, user, item, model=model)
         except (FileNotFoundError, ValueError, KeyError) as e:
-            fail(str(e))
-    print(json.dumps({"user_id": user, "item_id": item, "ctr": probability}) if as_json else f"CTR {probability:.4f}")
+            fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
+    if as_json:
+        print_json({"user_id": user, "item_id": item, "model": model, "ctr": probability})
+    else:
+        console.print(f"P(click) {probability:.4f} for {user} on {item} ({model})", soft_wrap=True, markup=False)
 
 
 @app.command()
 def target(workspace: Path = typer.Argument(..., help="workspace folder"),
-           category: Optional[str] = typer.Option(None, help="campaign = every item of this category"),
+           category: Optional[str] = typer.Option(None, help="campaign = every item of this category (a path, a prefix "
+                                                  "of one, or its last level)"),
            items: Optional[str] = typer.Option(None, help="or these item ids, comma-separated"),
            budget: int = typer.Option(1000, help="impressions to buy"),
            frequency_cap: int = typer.Option(1, help="impressions per user at most"),
            model: str = typer.Option("deepfm", help="saved CTR model name"),
+           top: int = typer.Option(20, help="rows to show"),
+           out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
            as_json: bool = typer.Option(False, "--json")):
     """Choose whom to show a campaign to, by expected clicks (CTR x chance the user shows up)."""
     from shoplens.ads.jobs import target_campaign
 
     if (category is None) == (items is None):
         fail("give --category or --items")
+    for name, value in (("--budget", budget), ("--frequency-cap", frequency_cap)):
+        if value < 1:
+            fail(f"{name} must be at least 1, got {value}")
+    check_out(out)
     with open_workspace(workspace) as ws:
         try:
             chosen = target_campaign(ws, items=items.split(",") if items else None, category=category,
                                      budget=budget, frequency_cap=frequency_cap, model=model)
         except (FileNotFoundError, ValueError, KeyError) as e:
-            fail(str(e))
+            fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
+    write_out(chosen, out, as_json)
     if as_json:
-        print(chosen.to_json(orient="records", force_ascii=False))
+        print_json(chosen)
         return
     console.print(f"{len(chosen):,} impressions to {chosen['user_id'].nunique():,} users; "
                   f"expected clicks {chosen['expected_clicks'].sum():.1f} (on the simulator, tightly targeted "
-                  "forecasts ran up to ~2x high: docs/benchmarks.md)")
-    print_frame(chosen, title="best impressions first")
+                  "forecasts ran up to ~2x high: docs/benchmarks.md)", soft_wrap=True, markup=False)
+    print_table(chosen, title="best impressions first", limit=top)
 
 
 @bench_app.command("ctr")

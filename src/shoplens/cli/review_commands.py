@@ -2,54 +2,92 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from shoplens.cli import app, bench_app, console, fail, open_workspace, print_frame
+from shoplens.cli import app, bench_app, console, fail, open_workspace
+from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
 
 
 @app.command()
 def reviews(workspace: Path = typer.Argument(..., help="workspace folder"),
             action: str = typer.Argument("analyze", help="analyze"),
             item: Optional[str] = typer.Option(None, "--item", help="one product (default: all reviews)"),
-            top: int = typer.Option(5, help="aspects per side"), as_json: bool = typer.Option(False, "--json")):
+            top: int = typer.Option(5, help="aspects per side"),
+            out: Optional[Path] = typer.Option(None, "--out", help="also write per-review scores (positive "
+                                               "probability, aspects each way) to this file: .csv, .parquet or .json"),
+            as_json: bool = typer.Option(False, "--json")):
     """`reviews WS analyze`: pros and cons (aspects with polarity, counts, examples), keywords, ratings."""
     from shoplens.reviews import analyze_workspace
 
     if action != "analyze":
         fail(f"unknown action {action!r}; expected: analyze")
+    if top < 1:
+        fail(f"--top must be at least 1, got {top}")
+    check_out(out)
     with open_workspace(workspace) as ws:
         try:
-            summary = analyze_workspace(ws, item=item, top=top)
+            summary = analyze_workspace(ws, item=item, top=top, per_review=out is not None)
         except ValueError as e:
             fail(str(e))
+    if out is not None:
+        import pandas as pd
+
+        write_out(pd.DataFrame(summary.pop("reviews")), out, as_json)
     if as_json:
-        print(json.dumps(summary, ensure_ascii=False, default=str))
-    else:
-        console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+        print_json(summary)
+        return
+    _print_review_summary(summary)
+
+
+def _print_review_summary(summary: dict) -> None:
+    import pandas as pd
+
+    rating = f", mean rating {summary['mean_rating']:g}" if summary["mean_rating"] is not None else ""
+    console.print(f"{summary['n_reviews']:,} reviews{' of ' + summary['item'] if summary['item'] else ''}{rating}; "
+                  f"polarity from the {summary['polarity_source']}", soft_wrap=True, markup=False)
+    for side in ("positive", "negative"):
+        best = summary[f"top_{side}"]
+        console.print(f"top {side}: " + (", ".join(f"{a['aspect']} ({a['mentions']}, {a['share']:.0%})" for a in best)
+                                         or "-"), soft_wrap=True, markup=False)
+    if summary["aspects"]:
+        print_table(pd.DataFrame(summary["aspects"]), title="aspects", limit=None)
+    console.print(f"keywords: {', '.join(summary['keywords']) or '-'}", soft_wrap=True, markup=False)
+    if summary["truncated_reviews"]:
+        console.print(f"note: {summary['truncated_reviews']:,} long reviews were read up to their first 3,000 characters", markup=False)
 
 
 @app.command()
 def categorize(workspace: Path = typer.Argument(..., help="workspace folder"),
                all_items: bool = typer.Option(False, "--all", help="re-predict every item (out of fold) to find mislabelled ones"),
+               top: int = typer.Option(20, help="rows to show"),
+               out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                as_json: bool = typer.Option(False, "--json")):
     """Title -> category path with a confidence per level; low-confidence items listed for review."""
     from shoplens.catalog import categorize_workspace
 
+    check_out(out)
     with open_workspace(workspace) as ws:
         try:
             result = categorize_workspace(ws, only_missing=not all_items)
         except ValueError as e:
             fail(str(e))
+    write_out(result, out, as_json)
     if as_json:
-        print(result.to_json(orient="records", force_ascii=False))
+        print_json(result)
+        return
+    if result.empty:
+        console.print("every item has a category; --all re-predicts them all (out of fold) to find mislabelled ones", markup=False)
         return
     shown = [c for c in ("item_id", "title", "category", "confidence", "low_confidence", "recorded", "agrees") if c in result]
-    print_frame(result[shown], title=f"{len(result):,} items categorised")
-    console.print(f"{int(result['low_confidence'].sum()):,} low-confidence items for human review")
+    low = result["low_confidence"].astype(bool)
+    print_table(result.loc[low.sort_values(ascending=False, kind="stable").index, shown], limit=top,
+                title=f"{len(result):,} items categorised (low-confidence first)")
+    console.print(f"{int(low.sum()):,} low-confidence items for human review", markup=False)
+    if "agrees" in result:
+        console.print(f"{int((~result['agrees'].astype(bool)).sum()):,} items whose recorded category differs from the prediction", markup=False)
 
 
 def _suite(module_name: str, doc: str):

