@@ -22,6 +22,7 @@ from shoplens.datasets import (
     load_sequences,
     read_format,
 )
+from shoplens.datasets.matching_and_tasks import read_bigbasket_descriptions, read_ditto_pairs, read_ecomgpt_task
 
 ROOT = data_root()
 
@@ -174,6 +175,59 @@ def test_bigbasket_products():
     assert round(items["rating"].notna().mean(), 3) == 0.687
 
 
+def test_bigbasket_descriptions():
+    items = data("bigbasket-descriptions")["items"]
+    assert len(items) == 6_079 and items["item_id"].is_unique  # README: 6,079 data lines
+    # README: 6,053 descriptions among the 6,078 rows that parse cleanly; the repaired record (index 6) has one
+    assert items["description"].notna().sum() == 6_053 + 1
+    assert items["title"].duplicated().sum() == 282 and items["title"].str.len().median() == 30
+    assert items["top_category"].nunique() == 11
+    assert items["top_category"].value_counts().head(3).to_dict() == {
+        "Beauty & Hygiene": 1_747, "Gourmet & World Food": 1_063, "Kitchen, Garden & Pets": 780}
+    first = items.iloc[0]
+    assert first[["item_id", "title", "category", "brand", "price", "market_price", "rating", "image"]].tolist() == [
+        "1", "Garlic Oil - Vegetarian Capsule 500 mg", "Beauty & Hygiene > Hair Care > Hair Oil & Serum",
+        "Sri Sri Ayurveda", 220.0, 220.0, 4.1, "oil.jpg"]  # the file's brand has a trailing space
+    assert first["description"].startswith("This Product contains Garlic Oil") and first["description"].endswith(
+        "visit https://bigbasket.blog/")
+    repaired = items.set_index("item_id").loc["6"]  # 12 fields in the file: a stray empty one before the image
+    assert repaired[["title", "rating", "image"]].tolist() == ["Germ - Removal Multipurpose Wipes", 3.3, "8.jpg"]
+    assert repaired["description"].endswith("check compatibility.")
+
+
+DITTO = {  # subset: split -> (pairs, positives), the README's table; then the fields of each record
+    "Walmart-Amazon": ({"train": (6_144, 576), "valid": (2_049, 193), "test": (2_049, 193)},
+                       ["title", "category", "brand", "modelno", "price"]),
+    "Amazon-Google": ({"train": (6_874, 699), "valid": (2_293, 234), "test": (2_293, 234)},
+                      ["title", "manufacturer", "price"]),
+}
+
+
+@pytest.mark.parametrize("subset", DITTO)
+def test_product_matching_ditto(subset):
+    counts, fields = DITTO[subset]
+    pairs = data("product-matching-ditto", subset=subset)["pairs"]
+    per_split = pairs.groupby("split", sort=False)["label"].agg(["size", "sum"])
+    assert {split: tuple(row) for split, row in per_split.iterrows()} == counts
+    assert list(pairs.columns) == ["pair_id", "split", "label"] + [f"{side}_{f}" for side in ("left", "right")
+                                                                   for f in fields]
+    assert pairs["pair_id"].is_unique and pairs["left_title"].notna().all() and pairs["right_title"].notna().all()
+    assert pairs["left_price"].dtype == pairs["right_price"].dtype == np.float64
+
+
+def test_product_matching_ditto_parses_records():
+    first = data("product-matching-ditto", subset="Walmart-Amazon")["pairs"].iloc[0]  # train.txt line 1
+    assert first.to_dict() == {
+        "pair_id": "train-0", "split": "train", "label": 0,
+        "left_title": "elite screens cinewhite cinema235 series fixed frame wide screen - 85 diagonal",
+        "left_category": "electronics - general", "left_brand": "elite screens", "left_modelno": "r85wh1-wide",
+        "left_price": 409.0, "right_title": "cinegray ezframe series fixed frame screen - 150 diagonal",
+        "right_category": "projection screens", "right_brand": "elite", "right_modelno": None, "right_price": 879.0,
+    }
+    test = data("product-matching-ditto", subset="Amazon-Google")["pairs"].query("split == 'test'")
+    assert test["pair_id"].iloc[0] == "test-0" and test["right_manufacturer"].isna().mean() > 0.8
+
+
 def test_homedepot_search_relevance():
     ds = data("homedepot-search-relevance")
     relevance = ds["relevance"]
@@ -232,6 +286,66 @@ def test_womens_clothing_reviews():
     assert reviews["rating"].value_counts().sort_index().tolist() == [842, 1_565, 2_871, 5_077, 13_131]
     assert reviews["recommended"].value_counts().to_dict() == {1: 19_314, 0: 4_172}
     assert (reviews["text"].isna().sum(), reviews["title"].isna().sum()) == (845, 3_810)
+
+
+# ---------------------------------------------------------------------------------- instruction tasks
+
+
+ECOMGPT = {  # task folder: rows, output counts (README table; None where it gives no breakdown)
+    "ZH-OpenBG_Align-Generate-title_generate": (250, None),
+    "ZH-OpenBG_Align-CLS-title_attribute_matching": (500, {"not match": 276, "match": 224}),
+    "ZH-OpenBG_Align-CLS-item_align": (500, {"not same": 276, "same": 224}),
+    "ZH-Multi_CPR-CLS-query_item_matching": (500, {"not match": 333, "match": 167}),
+    "ZH-OpenBG_Align-CLS-item_fine_classify": (500, None),
+    "ZH-OpenBG_Align-CLS-item_coarse_classify": (500, None),
+    "ZH-MEPAVE-NER-attribute_value_extraction": (500, None),
+    # the README says 499: `wc -l` of a file whose last line has no newline; it holds 500 JSON lines
+    "EN-ABSA-CLS-review_topic_category": (500, None),
+}
+
+
+@pytest.mark.parametrize("task", ECOMGPT)
+def test_ecomgpt_heldout_tasks(task):
+    rows, outputs = ECOMGPT[task]
+    examples = data("ecomgpt-heldout-zh-en", subset=task)["examples"]
+    assert len(examples) == rows and examples["example_id"].tolist() == [str(n) for n in range(rows)]
+    assert examples["input"].notna().all() and examples["labels"].str.len().gt(0).all()
+    assert (examples["prompt"].str.contains(examples["input"], regex=False)).all()
+    if outputs is not None:
+        assert examples["output"].value_counts().to_dict() == outputs
+    if "-CLS-" in task:  # every gold label is one of the task's options
+        assert all(set(labels) <= set(options) for labels, options in zip(examples["labels"], examples["options"]))
+
+
+def test_ecomgpt_rows_field_by_field():
+    query = data("ecomgpt-heldout-zh-en", subset="ZH-Multi_CPR-CLS-query_item_matching")["examples"].iloc[0]
+    assert query.to_dict() == {
+        "example_id": "0", "input": "Query: 大落地窗\nDoc: 新豪轩门窗 斯图加特78系统 铝合金窗内开内倒落地窗断桥铝平开窗",
+        "labels": ["match"], "output": "match", "options": ["not match", "match"], "labels_zh": ["匹配"],
+        "prompt": "### Instruction:\nQuery: 大落地窗\nDoc: 新豪轩门窗 斯图加特78系统 铝合金窗内开内倒落地窗断桥铝平开窗\n"
+                  "Determine if query and doc match. Candidate: not match, match. \n### Response:",
+    }
+    absa = data("ecomgpt-heldout-zh-en", subset="EN-ABSA-CLS-review_topic_category")["examples"]
+    assert absa["labels"].str.len().value_counts().to_dict() == {1: 400, 2: 83, 3: 16, 4: 1}  # measured
+    assert (absa["labels"].iloc[4], absa["output"].iloc[4]) == (["Food", "Ambience"], "Food, Ambience")
+    title = data("ecomgpt-heldout-zh-en", subset="ZH-OpenBG_Align-Generate-title_generate")["examples"].iloc[0]
+    assert title["output"] == "韩国东大门2021秋季新款净版修身气质高腰显瘦毛边小脚牛仔裤" and title["options"] is None
+    assert title["input"].startswith("颜色分类#:#图片色#;#") and "{" not in title["prompt"]
+    coarse = data("ecomgpt-heldout-zh-en", subset="ZH-OpenBG_Align-CLS-item_coarse_classify")["examples"]
+    assert coarse["options"].iloc[0] == ["美妆洗护", "大服饰", "消费电子", "食品", "大百货"]
+    assert coarse["labels_fine"].iloc[0] == ["茶道/零配"] and coarse["output"].iloc[0] == "大百货"
+
+
+def test_ecomgpt_attribute_extraction_spans():
+    ds = data("ecomgpt-heldout-zh-en", subset="ZH-MEPAVE-NER-attribute_value_extraction")
+    examples, spans = ds["examples"], ds["spans"]
+    assert len(examples["options"].iloc[0]) == 26  # README: 26 attribute types
+    assert (len(spans), spans["type"].nunique()) == (629, 22)  # measured: 22 of the 26 types occur
+    assert spans[spans["example_id"] == "0"][["start", "end", "type", "term"]].values.tolist() == [
+        [2, 4, "领型", "圆领"], [4, 6, "风格", "拼接"]]  # "HC圆领拼接连衣裙"
+    text = examples.set_index("example_id")["input"]
+    assert all(text[s.example_id][s.start:s.end] == s.term for s in spans.itertuples())
+    assert examples["labels"].iloc[0] == ["圆领", "拼接"] and examples["output"].isna().all()
 
 
 # ----------------------------------------------------------------------------- sales, forecasting
@@ -311,8 +425,8 @@ def test_cdnow_lifetimes():
     assert set(sample["user_id"]) == set(ds["summary"]["user_id"])  # sample ids join the summaries
 
 
-def test_the_registry_lists_21_datasets():
-    assert len(DATASETS) == 21
+def test_the_registry_lists_24_datasets():
+    assert len(DATASETS) == 24
 
 
 def test_every_folder_of_the_data_root_has_a_reader():
@@ -351,6 +465,23 @@ def test_dataset_not_found(tmp_path):
     assert str(tmp_path / "sasrec-video") in message and "Video.txt.gz" in message and "$SHOPLENS_DATA" in message
     with pytest.raises(DatasetNotFound, match="Toys_and_Games.txt"):
         load_sequences("s3rec-amazon", subset="Toys_and_Games", root=tmp_path)
+
+
+def test_missing_matching_and_task_folders_name_the_files(tmp_path):
+    with pytest.raises(DatasetNotFound) as err:
+        load("product-matching-ditto", root=tmp_path, subset="amazon-google")  # subset names ignore case
+    message = str(err.value)
+    assert str(tmp_path / "product-matching-ditto") in message and "$SHOPLENS_DATA" in message
+    assert "Amazon-Google/train.txt.gz" in message and "Amazon-Google/test.txt.gz" in message
+    assert "Walmart-Amazon" not in message  # only the asked subset's files
+    (tmp_path / "ecomgpt-heldout-zh-en" / "EN-ABSA-CLS-review_topic_category").mkdir(parents=True)
+    (tmp_path / "ecomgpt-heldout-zh-en" / "EN-ABSA-CLS-review_topic_category" / "test.json").write_text("")
+    with pytest.raises(DatasetNotFound, match=r"missing: EN-ABSA-CLS-review_topic_category/meta-info\.json\)"):
+        load("ecomgpt-heldout-zh-en", root=tmp_path, subset="EN-ABSA-CLS-review_topic_category")
+    with pytest.raises(DatasetNotFound, match="BigBasket_Products_with_description.csv.gz"):
+        load("bigbasket-descriptions", root=tmp_path)
+    table = list_datasets(tmp_path).set_index("name")
+    assert "Walmart-Amazon/valid.txt.gz" in table.loc["product-matching-ditto", "missing"]
 
 
 def test_unknown_names_are_clear_errors(tmp_path):
@@ -478,6 +609,64 @@ def test_read_lines_pos_neg(tmp_path):
     assert reviews["text"].isna().tolist() == [False, False, False, True, False]
     with pytest.raises(FileNotFoundError, match="pos.txt"):
         read_format(tmp_path / "neg.txt", "lines-pos-neg")
+
+
+def test_read_ditto_pairs_and_malformed_lines(tmp_path):
+    path = write(tmp_path / "train.txt.gz",
+                 "COL title VAL a  b COL price VAL 9.5 \tCOL title VAL c COL price VAL  \t1\n"
+                 "\nCOL title VAL d COL price VAL 1 \tCOL title VAL e COL price VAL 2\t0\n")
+    pairs = read_ditto_pairs(path, "train")
+    assert list(pairs.columns) == ["pair_id", "split", "label", "left_title", "left_price", "right_title",
+                                   "right_price"]
+    assert pairs["pair_id"].tolist() == ["train-0", "train-2"]  # from line numbers: the blank line is counted
+    assert pairs["label"].tolist() == [1, 0] and pairs["split"].eq("train").all()
+    assert pairs["left_title"].tolist() == ["a  b", "d"] and pairs["right_title"].tolist() == ["c", "e"]
+    assert pairs["left_price"].tolist() == [9.5, 1.0]
+    assert pd.isna(pairs["right_price"].iloc[0]) and pairs["right_price"].iloc[1] == 2.0  # an empty VAL is NA
+    bad_label = write(tmp_path / "l.txt", "COL title VAL a\tCOL title VAL b\tyes\n")
+    with pytest.raises(ValueError, match=r"l\.txt: line 1: expected 'record_a<TAB>record_b<TAB>0\|1'"):
+        read_ditto_pairs(bad_label, "test")
+    bad_record = write(tmp_path / "r.txt", "COL title VAL a\tCOL title VAL b\t1\ntitle a\tCOL title VAL b\t0\n")
+    with pytest.raises(ValueError, match=r"r\.txt: line 2: expected a record 'COL <name> VAL"):
+        read_ditto_pairs(bad_record, "test")
+    other_fields = write(tmp_path / "f.txt", "COL title VAL a\tCOL title VAL b\t1\nCOL name VAL a\tCOL name VAL b\t0\n")
+    with pytest.raises(ValueError, match=r"f\.txt: line 2: fields \['name'\]"):
+        read_ditto_pairs(other_fields, "test")
+
+
+def test_read_bigbasket_descriptions_repairs_only_an_empty_extra_field(tmp_path):
+    header = "index,product,category,sub_category,brand,sale_price,market_price,type,rating,description,image\n"
+    path = write(tmp_path / "bb.csv.gz", header + '1,Oil,A,B,X ,10,12,C,,"multi\nline, text",,1.jpg\n'
+                                                  "2,Soap,A,B,Y,5,5,C,4.5,,\n")
+    df = read_bigbasket_descriptions(path)
+    assert df["description"].tolist()[0] == "multi\nline, text" and pd.isna(df["description"].iloc[1])
+    assert df["image"].tolist()[0] == "1.jpg" and pd.isna(df["image"].iloc[1]) and pd.isna(df["rating"].iloc[0])
+    assert df["sale_price"].tolist() == [10.0, 5.0]
+    lost = write(tmp_path / "lost.csv", header + "1,Oil,A,B,X,10,12,C,4,text,more text,1.jpg\n")
+    with pytest.raises(ValueError, match=r"lost\.csv: the record ending on line 2 has 12 fields, expected 11"):
+        read_bigbasket_descriptions(lost)
+    price = write(tmp_path / "price.csv", header + "1,Oil,A,B,X,ten,12,C,4,text,1.jpg\n")
+    with pytest.raises(ValueError, match=r"price\.csv: sale_price must be a number; record 1 \(index 1\) has 'ten'"):
+        read_bigbasket_descriptions(price)
+    with pytest.raises(ValueError, match=r"other\.csv: line 1: expected header"):
+        read_bigbasket_descriptions(write(tmp_path / "other.csv", "id,title\n1,x\n"))
+
+
+def test_read_ecomgpt_task_kinds_and_bad_json(tmp_path):
+    meta = write(tmp_path / "meta-info.json",
+                 '{"label_key": "en", "label_sep": ", ", "label_set": {"en": ["no", "yes"]},'
+                 ' "test_prompt": {"instruction": "{sentences} -> {label_set}?"}}')
+    test = write(tmp_path / "test.json", '{"sentences": "a {b}", "labels": {"en": ["yes"], "zh": ["是"]}}\n\n'
+                                         '{"sentences": "c", "labels": {"en": ["no"], "zh": ["否"]}}')
+    examples = read_ecomgpt_task(test, meta)["examples"]
+    assert examples["output"].tolist() == ["yes", "no"] and examples["labels_zh"].tolist() == [["是"], ["否"]]
+    assert examples["prompt"].tolist() == ["a {b} -> no, yes?", "c -> no, yes?"]  # braces in the text are kept
+    write(test, '{"sentences": "c", "labels": {"en": ["no"]}}\n{"sentences": "d", "labels"\n')
+    with pytest.raises(ValueError, match=r"test\.json: line 2: not valid JSON"):
+        read_ecomgpt_task(test, meta)
+    write(test, '{"sentences": "c", "labels": {"zh": ["否"]}}\n')
+    with pytest.raises(ValueError, match=r"test\.json: line 1: no 'en' labels \(meta-info label_key\); has zh"):
+        read_ecomgpt_task(test, meta)
 
 
 def test_read_format_missing_path(tmp_path):

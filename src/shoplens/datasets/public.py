@@ -35,6 +35,7 @@ from shoplens.datasets.formats import (
     read_sasrec_pairs,
     to_sequences,
 )
+from shoplens.datasets.matching_and_tasks import read_bigbasket_descriptions, read_ditto_pairs, read_ecomgpt_task
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -366,18 +367,11 @@ def _frappe(src: _Source) -> dict[str, pd.DataFrame]:
 # ------------------------------------------------------------------------------------ catalogue / search
 
 
-@_dataset(
-    "bigbasket-products",
-    "BigBasket grocery catalogue: titles, 3-level categories, brands, sale vs market price, ratings",
-    files=["BigBasket_Products.csv.gz"],
-    source="GitHub nishijamnani/BigBasket_Dashboard, 'BigBasket Products.csv' (Kaggle BigBasket product list)",
-)
-def _bigbasket(src: _Source) -> dict[str, pd.DataFrame]:
-    """items(item_id = source index, title, category "top > sub > type", brand, price = sale_price,
-    market_price, rating, top_category, sub_category, product_type). The two empty trailing columns of
-    the file are dropped; brands lose stray surrounding spaces."""
-    df = pd.read_csv(src.file("BigBasket_Products.csv.gz"), usecols=range(9))
-    items = pd.DataFrame(
+def _bigbasket_items(df: pd.DataFrame) -> pd.DataFrame:
+    """BigBasket's columns -> items(item_id = source index, title, category "top > sub > type", brand (stray
+    surrounding spaces removed), price = sale_price, market_price, rating, top_category, sub_category,
+    product_type)."""
+    return pd.DataFrame(
         {
             "item_id": _ids(df["index"]),
             "title": df["product"],
@@ -391,7 +385,45 @@ def _bigbasket(src: _Source) -> dict[str, pd.DataFrame]:
             "product_type": df["type"],
         }
     )
-    return {"items": items}
+
+
+@_dataset(
+    "bigbasket-products",
+    "BigBasket grocery catalogue: titles, 3-level categories, brands, sale vs market price, ratings",
+    files=["BigBasket_Products.csv.gz"],
+    source="GitHub nishijamnani/BigBasket_Dashboard, 'BigBasket Products.csv' (Kaggle BigBasket product list)",
+)
+def _bigbasket(src: _Source) -> dict[str, pd.DataFrame]:
+    """items (see `_bigbasket_items`). The two empty trailing columns of the file are dropped."""
+    return {"items": _bigbasket_items(pd.read_csv(src.file("BigBasket_Products.csv.gz"), usecols=range(9)))}
+
+
+@_dataset(
+    "bigbasket-descriptions",
+    "BigBasket catalogue subset (6k products) WITH descriptions: title generation, summarisation, keywords",
+    files=["BigBasket_Products_with_description.csv.gz"],
+    source="GitHub kksaki/Cyber_shop, data/BigBasket Products.csv (Kaggle BigBasket Entire Product List)",
+)
+def _bigbasket_descriptions(src: _Source) -> dict[str, pd.DataFrame]:
+    """items as bigbasket-products (`_bigbasket_items`) plus description and image (a file name, mostly NA);
+    the one record with a stray empty field is repaired (`read_bigbasket_descriptions`), not dropped."""
+    df = read_bigbasket_descriptions(src.file("BigBasket_Products_with_description.csv.gz"))
+    return {"items": _bigbasket_items(df).assign(description=df["description"], image=df["image"])}
+
+
+@_dataset(
+    "product-matching-ditto",
+    "Same-product matching across shops (English), Ditto/DeepMatcher labelled pairs, train/valid/test",
+    files=["{subset}/train.txt.gz", "{subset}/valid.txt.gz", "{subset}/test.txt.gz"],
+    source="GitHub megagonlabs/ditto, data/er_magellan/Structured/<subset>/{train,valid,test}.txt",
+    subsets=["Walmart-Amazon", "Amazon-Google"],
+)
+def _ditto(src: _Source) -> dict[str, pd.DataFrame]:
+    """pairs(pair_id "<split>-<line - 1>", split, label 1 = same product, left_title, left_..., right_title,
+    right_...): left is the first record of each line (the first shop of the subset's name), `COL x VAL y`
+    parsed into left_x / right_x (see `read_ditto_pairs`); splits in the order train, valid, test."""
+    parts = [read_ditto_pairs(src.file(f"{{subset}}/{split}.txt.gz"), split) for split in ("train", "valid", "test")]
+    return {"pairs": pd.concat(parts, ignore_index=True)}
 
 
 @_dataset(
@@ -495,6 +527,39 @@ def _womens_clothing(src: _Source) -> dict[str, pd.DataFrame]:
     category = _category_path(named["department"], named["class_name"])
     item_ids = reviews["item_id"].drop_duplicates(ignore_index=True)
     return {"reviews": reviews, "items": pd.DataFrame({"item_id": item_ids, "category": item_ids.map(category)})}
+
+
+# ------------------------------------------------------------------------------- instruction tasks
+
+
+@_dataset(
+    "ecomgpt-heldout-zh-en",
+    "EcomInstruct (EcomGPT) held-out tasks, Chinese e-commerce + one English: title generation, matching, "
+    "relevance, categories, attribute extraction, review topics",
+    files=["{subset}/test.json", "{subset}/meta-info.json"],
+    source="GitHub Alibaba-NLP/EcomGPT, data/ecom_instruct_v1/<dataset>/tasks/<subset>/",
+    subsets=[
+        "ZH-OpenBG_Align-Generate-title_generate",
+        "ZH-OpenBG_Align-CLS-title_attribute_matching",
+        "ZH-OpenBG_Align-CLS-item_align",
+        "ZH-Multi_CPR-CLS-query_item_matching",
+        "ZH-OpenBG_Align-CLS-item_fine_classify",
+        "ZH-OpenBG_Align-CLS-item_coarse_classify",
+        "ZH-MEPAVE-NER-attribute_value_extraction",
+        "EN-ABSA-CLS-review_topic_category",
+    ],
+)
+def _ecomgpt(src: _Source) -> dict[str, pd.DataFrame]:
+    """examples(example_id, input, labels, output, options, prompt, labels_<other key>...) for one task
+    (columns: `read_ecomgpt_task`), plus spans for attribute_value_extraction. The tasks (subset = folder):
+    title_generate: a Taobao item's attributes -> its real title (250 of 500 rows; the rest are held back);
+    title_attribute_matching: title + attributes -> match / not match (do they agree?);
+    item_align: two items (title + attributes) -> same / not same product;
+    query_item_matching: search query + item title -> match / not match (Multi-CPR relevance);
+    item_fine_classify, item_coarse_classify: title + attributes -> fine / coarse category;
+    attribute_value_extraction: JD product text -> attribute spans of 26 types (MEPAVE);
+    review_topic_category: English restaurant review sentence -> aspect categories (SemEval ABSA)."""
+    return read_ecomgpt_task(src.file("{subset}/test.json"), src.file("{subset}/meta-info.json"))
 
 
 # ------------------------------------------------------------------------------ sales and forecasting
