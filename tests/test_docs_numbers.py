@@ -668,7 +668,7 @@ TABLES.append(Table(README, "Features", 0, {
         J("ingest.json", "rows", 0, "rows"), J("ingest.json", "metrics", "csv_rows_per_s"),
         J("ingest.json", "metrics", "parquet_rows_per_s"), J("ingest.json", "rows", 1, "slowdown vs raw"),
         J("ingest.json", "rows", 0, "slowdown vs raw")]},
-    "readers for all 21 public datasets, generic format readers": {},
+    "readers for all 24 public datasets, generic format readers": {},
     "marketplace simulator with ground truth": {README_HEADLINE: [
         F("simulator.json", lambda d: row(d, **{"target events": "1,000,000"})["events"].replace(",", "")),
         J("simulator.json", "metrics", "seconds_1000000")]},
