@@ -24,9 +24,10 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold
 
 from shoplens.customers.btyd import BetaGeoModel
-from shoplens.customers.features import customer_features, holdout_counts
+from shoplens.customers.features import clean_transactions, customer_features, holdout_counts, purchase_days
 
 RFM = ["frequency", "recency", "T"]
+MIN_RISK_SPREAD = 1e-3  # churn risks closer than this over all customers rank nobody: a constant, not a warning
 BTYD_FEATURES = ("bg_expected", "bg_alive")  # BG/NBD's expectation and P(alive) as features (btyd_features=True)
 
 
@@ -66,8 +67,10 @@ class RepurchaseModel(BaseEstimator):
         self.btyd_params_, self.dropped_features_ = None, {}
         if self.btyd_features:
             if (features["frequency"] > 0).any():
-                # RFM columns BG/NBD cannot describe are bad data: its BTYDInputError names the rows
-                self.btyd_params_ = BetaGeoModel().fit(*(features[c] for c in RFM)).params_
+                # RFM columns BG/NBD cannot describe are bad data: its BTYDInputError names the rows. A customer
+                # first seen on the cut-off day (T = 0) is not: they are scored, just not fitted on
+                seen = features[features["T"] > 0]
+                self.btyd_params_ = BetaGeoModel().fit(*(seen[c] for c in RFM)).params_
             else:
                 # legitimately unavailable (a young shop): the learned heads still work on the raw features
                 reason = "no customer in the training window has a repeat purchase, so BG/NBD has nothing to fit"
@@ -270,6 +273,48 @@ class BetaGeoChurn:
         return pd.DataFrame(rows, index=features.index, columns=[f"reason_{n + 1}" for n in range(min(k, 3))])
 
 
+class RecencyChurn:
+    """The last churn rule, for a shop where even BG/NBD sees every customer alike: the shop's own gaps
+    between purchase days. A customer d days after their last purchase churns (no purchase in the next h
+    days) with P(gap > d + h | gap > d) under the empirical distribution of the gaps; past the longest gap
+    ever seen, 1. Gaps of customers who left are never completed, so this errs low: a rule, not a model.
+    Expected purchases are not estimated (NaN)."""
+
+    name = "recency"
+
+    def __init__(self, horizon: float = 39.0, time_unit_days: float = 7.0):
+        self.horizon = horizon  # in the features' time unit
+        self.time_unit_days = time_unit_days
+
+    def fit(self, gaps_days) -> "RecencyChurn":
+        gaps = np.sort(np.asarray(gaps_days, dtype=np.float64))
+        if not len(gaps):
+            raise ValueError("churn needs repeat customers: nobody bought on two different days, so no rule can "
+                             "tell who comes back")
+        self.gaps_ = gaps
+        return self
+
+    def _days_since_last(self, features: pd.DataFrame) -> np.ndarray:
+        return (features["T"] - features["recency"]).to_numpy(dtype=np.float64) * self.time_unit_days
+
+    def _longer(self, days: np.ndarray) -> np.ndarray:
+        return 1.0 - np.searchsorted(self.gaps_, days, side="right") / len(self.gaps_)
+
+    def predict_churn_proba(self, features: pd.DataFrame) -> np.ndarray:
+        since = self._days_since_last(features)
+        still, later = self._longer(since), self._longer(since + self.horizon * self.time_unit_days)
+        return np.where(still > 0, later / np.maximum(still, 1e-12), 1.0)  # no purchase in h: the gap outlasts d + h
+
+    def predict_expected(self, features: pd.DataFrame) -> np.ndarray:
+        return np.full(len(features), np.nan)
+
+    def churn_reasons(self, features: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+        since = self._days_since_last(features)
+        rows = [[f"{d:.0f} days since the last purchase", f"{s:.0%} of the shop's repeat gaps are longer"][:k]
+                for d, s in zip(since, self._longer(since))]
+        return pd.DataFrame(rows, index=features.index, columns=[f"reason_{n + 1}" for n in range(min(k, 2))])
+
+
 def churn_report(transactions: pd.DataFrame, as_of, horizon_days: float = 90.0, *, events: pd.DataFrame | None = None,
                  precision: float | None = None, budget: int | None = None, time_unit_days: float = 7.0,
                  model: RepurchaseModel | None = None, **clean_kw) -> tuple[pd.DataFrame, dict]:
@@ -304,8 +349,8 @@ def churn_report(transactions: pd.DataFrame, as_of, horizon_days: float = 90.0, 
         else:
             model.fit(train, counts)
             risk = model.predict_churn_proba(current)
-            if np.ptp(risk) < 1e-9:
-                fallback = (f"the learned model gives every customer the same churn risk ({risk[0]:.3f}): "
+            if np.ptp(risk) < MIN_RISK_SPREAD:
+                fallback = (f"the learned model gives every customer the same churn risk ({np.median(risk):.3f}): "
                             f"{len(train):,} customers in its training window are too few for its trees "
                             f"(at least {2 * model.min_child_samples:,} with min_child_samples="
                             f"{model.min_child_samples})")
@@ -315,15 +360,29 @@ def churn_report(transactions: pd.DataFrame, as_of, horizon_days: float = 90.0, 
         table, summary = early_warning(model, current, precision=precision, budget=budget, validation=validation)
         return table, {**summary, "model": "learned (LightGBM)", "warning": None,
                        "trained_on": f"features as of {train_cut:%Y-%m-%d} -> purchases to {as_of:%Y-%m-%d}"}
-    rule = BetaGeoChurn(horizon=horizon, time_unit_days=time_unit_days).fit(current)
+    rules = {"BG/NBD": lambda features, cut: BetaGeoChurn(horizon, time_unit_days).fit(features),
+             "recency": lambda features, cut: RecencyChurn(horizon, time_unit_days).fit(
+                 repeat_gaps_days(transactions, cut, **clean_kw))}
+    kind, rule = "BG/NBD", rules["BG/NBD"](current, as_of)
+    described = f"BG/NBD's chance of no purchase in the next {horizon_days:g} days"
+    risk = rule.predict_churn_proba(current)
+    if np.ptp(risk) < MIN_RISK_SPREAD:  # BG/NBD too can see everyone alike (same rates, nobody dropping out)
+        fallback += f"; BG/NBD too gives every customer the same risk ({np.median(risk):.3f})"
+        kind, rule = "recency", rules["recency"](current, as_of)
+        described = (f"the recency rule: the share of the shop's repeat-purchase gaps longer than the customer's "
+                     f"time since their last purchase plus {horizon_days:g} days, among those longer than it")
     if precision is not None:
         if train is None or not ((counts > 0).any() and (counts == 0).any()):
             raise ValueError(f"a target precision needs a labelled window to set its threshold, and {fallback}; "
                              "flag by budget instead")
-        labelled = BetaGeoChurn(horizon=horizon, time_unit_days=time_unit_days).fit(train)
-        validation = (labelled.predict_churn_proba(train), counts.to_numpy() == 0)
+        validation = (rules[kind](train, train_cut).predict_churn_proba(train), counts.to_numpy() == 0)
     table, summary = early_warning(rule, current, precision=precision, budget=budget, validation=validation)
-    return table, {**summary, "model": "BG/NBD (fallback)",
-                   "warning": f"{fallback}; churn risk is BG/NBD's chance of no purchase in the next "
-                              f"{horizon_days:g} days instead",
-                   "trained_on": f"BG/NBD on purchases to {as_of:%Y-%m-%d}"}
+    return table, {**summary, "model": f"{kind} (fallback)", "warning": f"{fallback}; churn risk is {described} instead",
+                   "trained_on": f"{kind} on purchases to {as_of:%Y-%m-%d}"}
+
+
+def repeat_gaps_days(transactions: pd.DataFrame, as_of, **clean_kw) -> np.ndarray:
+    """Days between consecutive purchase days of the same customer, up to `as_of`."""
+    tx, _ = clean_transactions(transactions, as_of, **clean_kw)
+    days = purchase_days(tx)
+    return (days.groupby("user_id")["day"].diff().dropna() / pd.Timedelta(days=1)).to_numpy()
