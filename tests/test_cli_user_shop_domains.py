@@ -140,7 +140,7 @@ def test_churn_on_a_small_shop_falls_back_to_a_named_rule(shop, tmp_path):
     assert len(set(round(r, 6) for r in risks)) > len(risks) // 2  # varies: not one constant for everyone
     assert all(0 <= r <= 1 for r in risks) and all(c["reason_1"] for c in customers)
     short = run_json("churn", shop["ws"], "--horizon-days", "30", "--budget", "5")["summary"]
-    assert short["flagged"] == 5 and short["model"] in ("BG/NBD (fallback)", "learned (LightGBM)")
+    assert short["flagged"] == 5 and short["model"] in ("BG/NBD (fallback)", "recency (fallback)", "learned (LightGBM)")
     assert (short["warning"] is None) == (short["model"] == "learned (LightGBM)")
     text = run_text("churn", shop["ws"], "--budget", "5", columns=("user_id", "churn_risk", "value_at_risk", "reasons"))
     assert "warning:" in text and "BG/NBD" in text
