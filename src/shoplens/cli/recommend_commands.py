@@ -39,7 +39,7 @@ def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
     if target == "ctr":
         from shoplens.cli.ads_commands import fit_ctr_model
 
-        return fit_ctr_model(workspace, model or "deepfm", name, _params(param))
+        return fit_ctr_model(workspace, model or "deepfm", name, _params(param), as_json=as_json)
     if target != "recommend":
         fail(f"unknown target {target!r}; expected: recommend or ctr")
     from shoplens.recommend.workspace_models import ARTIFACT, fit_workspace_model
@@ -48,9 +48,10 @@ def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
     chosen_because = None
     with open_workspace(workspace) as ws:
         try:
-            if model == "auto":  # every candidate on validation, then the winner on all the data
+            if model == "auto":  # every candidate on validation, then the winner on all the data, saved as "auto"
                 from shoplens.recommend.workspace_eval import choose_model
 
+                name = name or "auto"
                 model, chosen_because = choose_model(_evaluate(ws, encoder, quiet=as_json))
                 if not as_json:
                     console.print(f"auto: {chosen_because}")
@@ -114,9 +115,14 @@ def evaluate(workspace: Path = typer.Argument(..., help="workspace folder"),
     console.print(f"best on validation: {because}" + (f"; table written to {out}" if out else ""))
 
 
-def _load(ws, name: str):
-    from shoplens.recommend.workspace_models import load_workspace_model
+def _load(ws, name: str | None):
+    """The saved recommender `name`, or with None the workspace's default (`fit --model auto`'s, else sasrec, ...)."""
+    from shoplens.recommend.workspace_models import default_recommender, load_workspace_model
 
+    if name is None:
+        name = default_recommender(ws)
+        if name is None:
+            fail(f"no recommender is fitted in {ws.path}; train one with `shoplens fit {ws.path} recommend --model auto`")
     try:
         return load_workspace_model(ws, name)
     except FileNotFoundError as e:
@@ -128,7 +134,7 @@ def recommend(workspace: Path = typer.Argument(..., help="workspace folder"),
               user: Optional[str] = typer.Option(None, "--user", help="a user in the workspace"),
               history: Optional[str] = typer.Option(None, "--history", help="or a new user's item ids, comma-separated"),
               k: int = typer.Option(10, "-k", help="how many"),
-              model: str = typer.Option("sasrec", help="saved model name"),
+              model: Optional[str] = typer.Option(None, help="saved model name (default: auto's choice, else sasrec, hstu, als, ...)"),
               explain: bool = typer.Option(False, help="show which past items drove each recommendation"),
               include_seen: bool = typer.Option(False, "--include-seen",
                                                 help="allow items the user already has (buy again: groceries, refills)"),
@@ -156,7 +162,7 @@ def recommend(workspace: Path = typer.Argument(..., help="workspace folder"),
         return
     source = "" if personal else f" — {top.source.iloc[0]}" if len(top) else ""
     table = Table("#", "item", "title", "score", *(["because of"] if reasons else []),
-                  title=f"recommendations for {user or 'a new user'} ({model}){source}")
+                  title=f"recommendations for {user or 'a new user'} ({rec.name}){source}")
     for rank, (item, score) in enumerate(zip(top.item_id, top.score), 1):
         because = ["\n".join(f"{titles.get(i) or i} ({d:+.2f})" for i, d in zip(reasons[item].item_id, reasons[item].influence))] if reasons else []
         table.add_row(str(rank), item, titles.get(item, ""), f"{score:.3f}", *because)
@@ -166,7 +172,8 @@ def recommend(workspace: Path = typer.Argument(..., help="workspace folder"),
 @app.command()
 def similar(workspace: Path = typer.Argument(..., help="workspace folder"),
             item: str = typer.Option(..., "--item", help="item id"), k: int = typer.Option(10, "-k"),
-            model: str = typer.Option("sasrec", help="saved model name"), as_json: bool = typer.Option(False, "--json")):
+            model: Optional[str] = typer.Option(None, help="saved model name (default: as for recommend)"),
+            as_json: bool = typer.Option(False, "--json")):
     """Items most similar to one item, by the model's item vectors."""
     with open_workspace(workspace) as ws:
         rec = _load(ws, model)

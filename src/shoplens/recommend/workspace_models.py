@@ -272,6 +272,16 @@ def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_
     return recommender
 
 
+# The recommender used when none is named: the one `fit --model auto` chose, then sequence models (they know
+# recent interests), then the others.
+RECOMMENDER_PREFERENCE = ("auto", "sasrec", "hstu", "als", "bpr", "itemknn", "popularity")
+
+
+def default_recommender(ws) -> str | None:
+    """The name of the first fitted recommender in RECOMMENDER_PREFERENCE, or None when none is fitted."""
+    return next((name for name in RECOMMENDER_PREFERENCE if published_version(ws, name) is not None), None)
+
+
 def published_version(ws, name: str) -> str | None:
     """The version name of the recommender `name` now published in `ws`, or None when there is none."""
     folder = ws.current_version(*ARTIFACT, name)

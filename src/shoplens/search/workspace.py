@@ -18,8 +18,6 @@ import pandas as pd
 from shoplens.search.index import SearchIndex, SearchResult, cached_encoder, catalogue_rows
 from shoplens.search.suggest import QuerySuggester
 
-# Preferred recommender for personalisation when several are fitted: sequence models know recent interests.
-RECOMMENDER_PREFERENCE = ("sasrec", "hstu", "als", "bpr", "itemknn", "popularity")
 HISTORY_ITEMS = 50  # the fallback user vector averages the user's most recent items
 
 
@@ -104,11 +102,10 @@ def search(ws, query: str, k: int = 10, user: str | None = None, filters=None, m
 
 
 def preferred_recommender(ws) -> str | None:
-    """The fitted recommender search personalises with: the first in RECOMMENDER_PREFERENCE with a published
-    version, or None."""
-    from shoplens.recommend.workspace_models import published_version
+    """The fitted recommender search personalises with: the workspace's default (`default_recommender`), or None."""
+    from shoplens.recommend.workspace_models import default_recommender
 
-    return next((name for name in RECOMMENDER_PREFERENCE if published_version(ws, name) is not None), None)
+    return default_recommender(ws)
 
 
 def personal_scores(ws, index: SearchIndex, user: str, recommender=None) -> tuple[np.ndarray | None, str]:
