@@ -12,16 +12,27 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from shoplens.data.readers import InputError
 from shoplens.serve.body import StrictJSONRoute, validation_error
+from shoplens.serve.keys import require_read_key
 from shoplens.serve.service import Service, get_service
 from shoplens.workspace import Workspace
 
 STATIC = Path(__file__).parent / "static"
+DOCS_ASSETS = "/docs-assets"  # Swagger UI, served from the fastapi-offline package: no CDN
+
+
+def docs_assets_folder() -> Path:
+    """The folder of Swagger UI's JavaScript, CSS and favicon that the fastapi-offline package ships (it depends
+    on fastapi only; its FastAPIOffline class is not used)."""
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).parent / "static"
 
 
 class BodySizeLimit:
@@ -94,10 +105,14 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
     how often a model in use is checked for a newer published version. cache_answers: keep a stored user's
     recommendations until their events or the model change. read_only: open the workspace read-only (what lets
     several worker processes serve it at once; writes then get a 503)."""
-    from shoplens.serve.routers import admin, catalog, customers, events, forecast, recommend, reviews, search
+    from shoplens.serve.routers import (admin, ads, catalog, customers, demand, events, forecast, recommend, reviews,
+                                        search)
 
-    app = FastAPI(title="ShopLens", description="Recommendations, search, reviews, categories, customers, "
-                                                "forecasts and event ingestion for one ShopLens workspace.")
+    app = FastAPI(title="ShopLens", docs_url=None, redoc_url=None,  # /docs is made below, without a CDN
+                  description="Recommendations, search, reviews, categories, customers, forecasts, prices, "
+                              "inventory, ad CTR and targeting, and event ingestion for one ShopLens workspace. "
+                              "Reads are GET with query parameters; batches, documents and writes are POST with a "
+                              "JSON body.")
     app.state.service = Service(Workspace.open(workspace_path, read_only=read_only), read_key_required,
                                 check_seconds, cache_answers=cache_answers)
 
@@ -116,14 +131,21 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
         return {"status": "degraded" if any("failed" in m for m in models.values()) else "ok",
                 "workspace": service.ws.path.name, "models": models}
 
+    @app.get("/info", tags=["admin"], dependencies=[Depends(require_read_key)])
+    def info(service: Service = Depends(get_service)) -> dict:
+        """Row counts of every table in the workspace, as `shoplens info --json`."""
+        with service.db_lock:
+            return service.ws.counts()
+
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (recommend, search, reviews, catalog, customers, forecast, events, admin):
+    add_offline_docs(app)
+    for module in (recommend, search, reviews, catalog, customers, forecast, demand, ads, events, admin):
         app.include_router(module.router)
-    lax = [route.path for route in app.routes if getattr(route, "body_field", None) is not None
+    lax = [path for path, route in served_routes(app) if getattr(route, "body_field", None) is not None
            and not isinstance(route, StrictJSONRoute)]
     if lax:  # a router made without route_class=StrictJSONRoute would let NaN and lone surrogates in again
         raise TypeError(f"routes {lax} take a JSON body but are not StrictJSONRoute")
@@ -139,6 +161,37 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
                            allow_headers=["*"])
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return app
+
+
+def served_routes(app: FastAPI) -> list[tuple[str, object]]:
+    """(full path, route) of every route, those of included routers too: since FastAPI 0.16x `app.routes` holds
+    one entry per included router, not its routes."""
+    from fastapi.routing import iter_route_contexts
+
+    return [(context.path, context.original_route) for context in iter_route_contexts(app.routes)]
+
+
+def add_offline_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) with every asset served by the app itself: FastAPI's own page loads its JavaScript from
+    a CDN and is blank on a machine without internet access. There is no /redoc: ReDoc loads its logo from its
+    CDN whatever it is told."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets_folder()), name="docs-assets")
+    redirect = app.swagger_ui_oauth2_redirect_url
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=root + app.openapi_url, title=f"{app.title} - Swagger UI", oauth2_redirect_url=root + redirect,
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            # no "valid" badge: Swagger UI would send the schema to the public validator for it
+            swagger_ui_parameters={"validatorUrl": None})
+
+    @app.get(redirect, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 SETTINGS_ENV = "SHOPLENS_SERVE_SETTINGS"  # create_app keywords as JSON, for worker processes
