@@ -1,13 +1,13 @@
-"""/profile/{user} and /churn: who a customer is, and who is about to leave."""
+"""/profile/{user}, /churn and /segments: who a customer is, who is about to leave, and the groups they form."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from shoplens.customers.jobs import workspace_churn, workspace_profile
+from shoplens.customers.jobs import workspace_churn, workspace_profile, workspace_segments
 from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_read_key
-from shoplens.serve.routers import json_ready
+from shoplens.serve.routers import frame_records, json_ready
 from shoplens.serve.service import Service, get_service
 
 router = APIRouter(tags=["customers"], dependencies=[Depends(require_read_key)], route_class=StrictJSONRoute)
@@ -39,6 +39,19 @@ def churn(budget: int | None = Query(None, ge=1, description="flag at most this 
     except ValueError as error:  # e.g. too little purchase history to train on
         raise HTTPException(422, str(error)) from None
     return {"summary": json_ready(summary), "at_risk": json_ready(at_risk.reset_index().to_dict(orient="records"))}
+
+
+@router.get("/segments")
+def segments(clusters: int = Query(8, ge=1, le=100, description="embedding clusters"),
+             service: Service = Depends(get_service)) -> dict:
+    """Named RFM segments (size, recency, frequency, value) and embedding-based interest clusters with
+    descriptions, as `shoplens segments --json` (each customer's segment: /profile/{user})."""
+    try:
+        result = service.cached(("segments", clusters), ("events", "items"),
+                                lambda ws: workspace_segments(ws, n_clusters=clusters))
+    except ValueError as error:  # e.g. no purchases to segment
+        raise HTTPException(422, str(error)) from None
+    return {name: frame_records(table) for name, table in result.items() if name != "customers"}
 
 
 @router.get("/users")
