@@ -30,7 +30,7 @@ from shoplens.workspace import Workspace
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # model names from requests: never a path
 MAX_CACHED_RESULTS = 256  # forecasts, churn lists, review summaries kept per process
-MAX_ANSWERS_PER_USER = 8  # cached recommendation answers per user (model, version, k, explain)
+MAX_ANSWERS_PER_USER = 8  # cached recommendation answers per user (model, version, k, explain, ...)
 MAX_ERROR_CHARS = 300  # of a load failure, in /healthz
 MAX_WAITING_FITS = 2  # fits queued behind the running one; a fit holds the CPU for minutes, more would only wait
 
@@ -163,7 +163,7 @@ class FitQueue:
 @dataclass
 class CachedUser:
     history: tuple  # (item ids, event times)
-    answers: dict = field(default_factory=dict)  # e.g. (model, version, k, explain) -> recommendations
+    answers: dict = field(default_factory=dict)  # e.g. (model, version, k, explain, include_seen, fallback) -> answer
 
 
 class Service:
@@ -179,7 +179,8 @@ class Service:
         self._search: dict[str, Published] = {}
         self._results: dict[tuple, tuple[tuple, object]] = {}  # key -> (data version, result)
         self._users: OrderedDict[str, CachedUser] = OrderedDict()  # least recently used first
-        self._history_generation = 0
+        self._history_generation = 0  # +1 whenever events arrive
+        self._fallbacks: dict[tuple, tuple[int, object]] = {}  # key -> (history generation, answer)
         self.max_cached_users = max_cached_users
         self.cache_answers = cache_answers
         self._registry_lock = threading.Lock()
@@ -308,6 +309,23 @@ class Service:
                 held.answers[key] = answer
                 if len(held.answers) > MAX_ANSWERS_PER_USER:
                     held.answers.pop(next(iter(held.answers)))
+        return answer
+
+    def fallback_answer(self, key: tuple, compute: Callable[[], object]):
+        """`compute()` — an answer for users without a usable history (e.g. the popular items) that depends only
+        on the workspace's events and `key` (which must name the model version) — kept until events arrive."""
+        if not self.cache_answers:
+            return compute()
+        with self._registry_lock:
+            generation, held = self._history_generation, self._fallbacks.get(key)
+        if held is not None and held[0] == generation:
+            return held[1]
+        answer = compute()
+        with self._registry_lock:
+            if generation == self._history_generation:  # no event arrived meanwhile that this answer may miss
+                self._fallbacks[key] = (generation, answer)
+                while len(self._fallbacks) > MAX_CACHED_RESULTS:
+                    self._fallbacks.pop(next(iter(self._fallbacks)))
         return answer
 
     def forget_histories(self, users=None) -> None:

@@ -17,6 +17,9 @@ router = APIRouter(tags=["recommend"], dependencies=[Depends(require_read_key)],
 
 ModelName = Query("sasrec", pattern=NAME_PATTERN, description="a recommender fitted in the workspace")
 TopK = Query(10, ge=1, le=500)
+IncludeSeen = Query(False, description="allow items the user already has (buy again: groceries, refills)")
+Fallback = Query(True, description="a user with no events (or a history of items the model does not know) gets "
+                                   "the workspace's most popular items, `source` saying so; false: a 404")
 
 
 class HistoryRequest(BaseModel):
@@ -26,6 +29,8 @@ class HistoryRequest(BaseModel):
     k: int = Field(10, ge=1, le=500)
     model: str = Field("sasrec", pattern=NAME_PATTERN)
     explain: bool = False
+    include_seen: bool = Field(False, description="allow the history's own items (buy again)")
+    fallback: bool = Field(True, description="no known history item: the most popular items instead of a 404")
 
     @model_validator(mode="after")
     def one_event_type_per_item(self) -> "HistoryRequest":
@@ -46,52 +51,77 @@ def _records(frame) -> list[dict]:
     return rows
 
 
-def _recommend(service: Service, model: str, k: int, explain: bool, user: str | None = None,
-               history: list[str] | None = None, event_types: list[str] | None = None) -> dict:
+def _popular(service: Service, model: str, recommender, k: int, why: str) -> dict:
+    """The named fallback of `WorkspaceRecommender.recommend(fallback="popular")`: the workspace's most popular
+    items the model knows, kept until the next event arrives (most visitors of a shop have no events)."""
+    def compute() -> list[dict]:
+        with service.db_lock:  # `popular` counts events on the workspace's shared connection
+            return _records(recommender.popular(k))
+
+    items = service.fallback_answer(("popular", model, recommender.version, k), compute)
+    return {"model": model, "version": recommender.version, "source": f"popular (fallback: {why})",
+            "recommendations": items}
+
+
+def _recommend(service: Service, model: str, k: int, explain: bool, include_seen: bool, fallback: bool,
+               user: str | None = None, history: list[str] | None = None,
+               event_types: list[str] | None = None) -> dict:
     recommender = service.recommender(model)
     times = None
     if user is not None:  # a stored user: their current events, from the service's history cache
         try:
             history, times, event_types = service.user_history(user)
         except KeyError as error:
-            raise HTTPException(404, error.args[0]) from None
-    with service.model_slots:
-        items = recommender.recommend(history=history, times=times, event_types=event_types, k=k)
+            if not fallback:
+                raise HTTPException(404, error.args[0]) from None
+            return _popular(service, model, recommender, k, f"user {user!r} has no events")
+    if not any(item in recommender.items for item in history):
+        if not fallback:
+            whose = f"user {user!r}'s" if user is not None else f"the {len(history)}"
+            raise HTTPException(404, f"none of {whose} history items is known to model {model!r}")
+        return _popular(service, model, recommender, k, "no item of the history is known")
+    with service.model_slots:  # items the model does not know are skipped (with their event types)
+        items = recommender.recommend(history=history, times=times, event_types=event_types, k=k,
+                                      exclude_seen=not include_seen)
         recommendations = _records(items)
         if explain:  # why each item: the past items whose removal lowers its score most
             for row in recommendations:
                 row["because"] = _records(recommender.explain(item_id=row["item_id"], history=history).head(3))
-    return {"model": model, "version": recommender.version, "recommendations": recommendations}
+    return {"model": model, "version": recommender.version, "source": recommender.model_name,
+            "recommendations": recommendations}
 
 
-def _answer_for_user(service: Service, user: str, model: str, k: int, explain: bool) -> dict:
+def _answer_for_user(service: Service, user: str, model: str, k: int, explain: bool, include_seen: bool,
+                     fallback: bool) -> dict:
     recommender = service.recommender(model)  # the version it names is part of the cached answer's key
-    return service.user_answer(user, (model, recommender.version, k, explain),
-                               lambda: _recommend(service, model, k, explain, user=user))
+    return service.user_answer(user, (model, recommender.version, k, explain, include_seen, fallback),
+                               lambda: _recommend(service, model, k, explain, include_seen, fallback, user=user))
 
 
 @router.get("/recommend", response_class=JSONResponse)
-async def recommend_for_user(user: str = Query(min_length=1, description="a user id with events in the workspace"),
+async def recommend_for_user(user: str = Query(min_length=1, description="a user id (one without events gets the "
+                                                                         "popular fallback unless fallback=false)"),
                              k: int = TopK, model: str = ModelName, explain: bool = False,
+                             include_seen: bool = IncludeSeen, fallback: bool = Fallback,
                              service: Service = Depends(get_service)) -> JSONResponse:
-    """Top-k items for a stored user, from their current events (new events count at once, no retraining)."""
+    """Top-k items for a user, from their current events (new events count at once, no retraining). `source`
+    names what answered: the model, or `popular (fallback: ...)` and why."""
     # The hottest route: an answer already computed for the user's current events and the loaded model version
     # is returned from the event loop; anything that reads the disk or runs a model goes to the thread pool.
     version = service.loaded_version(model)
-    answer = service.cached_user_answer(user, (model, version, k, explain)) if version else None
+    key = (model, version, k, explain, include_seen, fallback)
+    answer = service.cached_user_answer(user, key) if version else None
     if answer is None:
-        answer = await run_in_threadpool(_answer_for_user, service, user, model, k, explain)
+        answer = await run_in_threadpool(_answer_for_user, service, user, model, k, explain, include_seen, fallback)
     return JSONResponse({"user": user, **answer})  # built here, not by FastAPI's generic encoder
 
 
 @router.post("/recommend")
 def recommend_for_history(body: HistoryRequest, service: Service = Depends(get_service)) -> dict:
-    """Top-k items for a raw history of item ids (items the model does not know are skipped)."""
-    items = service.recommender(body.model).items
-    if not any(item in items for item in body.history):
-        raise HTTPException(404, f"none of the {len(body.history)} history items is known to model {body.model!r}")
-    # items the model does not know are skipped (with their event types) by the recommender
-    return _recommend(service, body.model, body.k, body.explain, history=body.history, event_types=body.event_types)
+    """Top-k items for a raw history of item ids (items the model does not know are skipped; with none known,
+    the popular fallback unless `"fallback": false`)."""
+    return _recommend(service, body.model, body.k, body.explain, body.include_seen, body.fallback,
+                      history=body.history, event_types=body.event_types)
 
 
 @router.get("/similar-items")

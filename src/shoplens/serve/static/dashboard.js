@@ -105,7 +105,7 @@ panel("recommendations", "Recommended for this user", ["user"], async () => {
   return [
     h("ol", { id: "recommendation-list" }, r.recommendations.map((x) => h("li", {}, itemLink(x.item_id, name(x.item_id)),
       h("div", { class: "because" }, "because of: ", (x.because || []).map((b) => name(b.item_id)).join(" · ") || "–")))),
-    h("p", { class: "muted" }, `model ${r.model} · version ${r.version}`),
+    h("p", { class: "muted" }, `model ${r.model} · version ${r.version} · source ${r.source}`),
   ];
 });
 
