@@ -1,6 +1,7 @@
 """The REST service against a real workspace: a small synthetic marketplace and a quickly fitted SASRec."""
 
 import json
+import re
 import time
 
 import pandas as pd
@@ -76,7 +77,7 @@ def test_posted_events_change_recommendations_without_retraining(client, key):
     user = a_user(client)
     first = client.get("/recommend", params={"user": user, "k": 10}).json()
     before = [r["item_id"] for r in first["recommendations"]]
-    service, answer_key = client.app.state.service, ("sasrec", first["version"], 10, False)
+    service, answer_key = client.app.state.service, ("sasrec", first["version"], 10, False, False, True)
     assert service.cached_user_answer(user, answer_key) is not None  # kept for the next request
     later = pd.to_datetime(events["ts"]).max() + pd.Timedelta(hours=1)
     new_items = [item for item in events["item_id"].dropna().astype(str).unique() if item not in before][-5:]
@@ -145,7 +146,7 @@ def test_keys_are_required_for_writes(client, served):
 
 
 @pytest.mark.parametrize("path, params, status, expected", [
-    ("/recommend", {"user": "nobody"}, 404, "nobody"),
+    ("/recommend", {"user": "nobody", "fallback": "false"}, 404, "user 'nobody' has no events"),
     ("/recommend", {"user": "x", "model": "../../etc"}, 422, "pattern"),
     ("/recommend", {"user": "x", "model": "missing_model"}, 404, "missing_model"),
     ("/recommend", {"user": "x", "k": "ten"}, 422, "integer"),
@@ -159,9 +160,68 @@ def test_bad_reads_are_4xx_with_the_reason(client, path, params, status, expecte
     assert expected in json.dumps(reply.json(), ensure_ascii=False)
 
 
-def test_unknown_history_is_404(client):
-    reply = client.post("/recommend", json={"history": ["no-such-item"]})
+def test_unknown_history_is_404_without_the_fallback(client):
+    reply = client.post("/recommend", json={"history": ["no-such-item"], "fallback": False})
     assert reply.status_code == 404 and "none of the 1 history items" in reply.json()["detail"]
+
+
+def popular_items(client, model: str = "sasrec") -> list[str]:
+    """The fallback's ranking recomputed from the events table: most events first (ties by item id), among the
+    items the model knows."""
+    known = client.app.state.service.recommender(model).items
+    counts = events_table(client).dropna(subset=["item_id"]).groupby("item_id").size().reset_index(name="n")
+    counts = counts[[item in known for item in counts["item_id"]]]
+    return counts.sort_values(["n", "item_id"], ascending=[False, True])["item_id"].astype(str).tolist()
+
+
+def test_a_user_without_events_gets_the_named_popular_fallback(client):
+    reply = client.get("/recommend", params={"user": "cold-visitor", "k": 5, "explain": True})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["source"] == "popular (fallback: user 'cold-visitor' has no events)"
+    assert [row["item_id"] for row in body["recommendations"]] == popular_items(client)[:5]
+    assert not any("because" in row for row in body["recommendations"])  # nothing personal to explain
+    posted = client.post("/recommend", json={"history": ["no-such-item"], "k": 3})
+    assert posted.status_code == 200
+    assert posted.json()["source"] == "popular (fallback: no item of the history is known)"
+    assert [row["item_id"] for row in posted.json()["recommendations"]] == popular_items(client)[:3]
+    known = client.get("/recommend", params={"user": a_user(client), "k": 5}).json()
+    assert known["source"] == "sasrec"
+
+
+def test_a_cold_users_first_events_replace_the_fallback_at_once(client, key):
+    user, service = "cold-then-warm", client.app.state.service
+    cold = client.get("/recommend", params={"user": user, "k": 5}).json()
+    assert cold["source"].startswith("popular (fallback")
+    assert client.get("/recommend", params={"user": user, "k": 5}).json() == cold  # the same while no event arrives
+    item = popular_items(client)[0]
+    event = {"user_id": user, "item_id": item, "event": "view", "ts": "2025-06-01T10:00:00", "event_id": "warm-1"}
+    assert client.post("/events", json=event, headers=key).status_code == 200
+    warm = client.get("/recommend", params={"user": user, "k": 5}).json()
+    assert warm["source"] == "sasrec" and item not in [row["item_id"] for row in warm["recommendations"]]
+    assert service.cached_user_answer(user, ("sasrec", warm["version"], 5, False, False, True)) is not None
+
+
+def test_include_seen_allows_buying_again_and_is_cached_apart(client):
+    events, service = events_table(client), client.app.state.service
+    distinct = events.dropna(subset=["item_id"]).groupby("user_id")["item_id"].nunique()
+    user = str(distinct.idxmax())
+    seen = set(events.loc[events["user_id"].astype(str) == user, "item_id"].dropna().astype(str))
+    n_items = len(service.recommender("sasrec").items)
+    k = n_items - len(seen) + 1  # more than the unseen items: with seen items allowed, one of them must appear
+    assert len(seen) > 1 and k <= 500
+    fresh = client.get("/recommend", params={"user": user, "k": k}).json()
+    again = client.get("/recommend", params={"user": user, "k": k, "include_seen": True}).json()
+    assert not seen & {row["item_id"] for row in fresh["recommendations"]}
+    assert seen & {row["item_id"] for row in again["recommendations"]}
+    for include_seen, reply in ((False, fresh), (True, again)):
+        cached = service.cached_user_answer(user, ("sasrec", reply["version"], k, False, include_seen, True))
+        assert {"user": user, **cached} == reply
+    # after both were cached, the default still gets its own answer, not the include_seen one
+    assert client.get("/recommend", params={"user": user, "k": k}).json() == fresh
+    for include_seen in (False, True):  # a raw history: the same rule for its own items
+        posted = client.post("/recommend", json={"history": sorted(seen), "k": k, "include_seen": include_seen})
+        assert bool(seen & {row["item_id"] for row in posted.json()["recommendations"]}) == include_seen
 
 
 def test_oversize_bodies_are_413(client, key):
@@ -261,6 +321,28 @@ def test_admin_fit_publishes_a_new_version_that_is_served(client, key):
     assert client.post("/admin/fit", json={"model": "nonsense"}, headers=key).status_code == 422
     assert client.post("/admin/fit", json={"model": "als", "max_epochs": 3}, headers=key).status_code == 422
     assert "pop" in service.reload()["recommenders"]
+
+
+def local_references(html: str) -> list[str]:
+    """Every URL a page loads (src, href, and the url: given to Swagger UI)."""
+    return re.findall(r'(?:src|href)="([^"]+)"|url: \'([^\']+)\'', html)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/"])
+def test_docs_and_dashboard_load_nothing_from_outside_the_app(client, page):
+    html = client.get(page)
+    assert html.status_code == 200
+    urls = [a or b for a, b in local_references(html.text)]
+    assert urls and not re.search(r"https?://|//cdn|fonts\.googleapis", html.text), html.text
+    for url in urls:
+        assert url.startswith("/"), url
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 100, url
+    if page == "/docs":  # Swagger UI 5 (which reads OpenAPI 3.1, what FastAPI writes), not a stub
+        bundle = client.get(next(u for u in urls if u.endswith("swagger-ui-bundle.js"))).text
+        assert len(bundle) > 500_000 and "SwaggerUIBundle" in bundle
+        assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+        assert client.get("/redoc").status_code == 404  # ReDoc would fetch its logo from its CDN: not served
 
 
 def test_dashboard_page_and_assets_are_served(client):

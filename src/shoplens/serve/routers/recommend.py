@@ -53,7 +53,8 @@ def _records(frame) -> list[dict]:
 
 def _popular(service: Service, model: str, recommender, k: int, why: str) -> dict:
     """The named fallback of `WorkspaceRecommender.recommend(fallback="popular")`: the workspace's most popular
-    items the model knows, kept until the next event arrives (most visitors of a shop have no events)."""
+    items the model knows, kept until the next event arrives (most visitors of a shop have no events). `why` is
+    worded as the library words it: tests/test_serve_parity.py compares the two."""
     def compute() -> list[dict]:
         with service.db_lock:  # `popular` counts events on the workspace's shared connection
             return _records(recommender.popular(k))
