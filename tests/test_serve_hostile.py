@@ -60,7 +60,7 @@ POSTS = [
     ("/recommend", '{"history": ["i00001"], "k": "ten"}', 422, "valid integer"),
     ("/recommend", '{"history": ["\\ud800"]}', 422, "lone UTF-16 surrogate"),
     ("/recommend", '{"history": ["i00001", "\\udfff\\ud800"]}', 422, "lone UTF-16 surrogate"),
-    ("/recommend", '{"history": ["\\ud83d\\ude00"]}', 404, "none of the 1 history items"),  # a valid pair
+    ("/recommend", '{"history": ["\\ud83d\\ude00"], "fallback": false}', 404, "none of the 1 history"),  # a valid pair
     ("/recommend", '{"history": []}', 422, "at least 1 item"),
     ("/recommend", '{"history": "i00001"}', 422, "valid list"),
     ("/recommend", json.dumps({"history": ["i00001"] * 10_001}), 422, "at most 10000 items"),
@@ -145,7 +145,7 @@ GETS = [
     ("/recommend", {"user": "x", "model": "../../etc"}, 422, "should match pattern"),
     ("/recommend", {"user": "x", "model": "m" * 65}, 422, "should match pattern"),
     ("/recommend", {"user": "x", "model": "missing_model"}, 404, "no recommender 'missing_model'"),
-    ("/recommend?user=%ED%A0%80", None, 404, "has no events"),  # a UTF-8-encoded surrogate: read as U+FFFD
+    ("/recommend?user=%ED%A0%80&fallback=false", None, 404, "has no events"),  # UTF-8 of a surrogate: read as U+FFFD
     ("/recommend", {"user": ""}, 422, "at least 1 character"),
     ("/similar-items", {"item": "x", "model": "../x"}, 422, "should match pattern"),
     ("/similar-items", {"item": "no-such-item"}, 404, "unknown to model"),
