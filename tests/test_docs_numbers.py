@@ -581,17 +581,16 @@ TABLES.append(Table(BENCH, "forecast-favorita", 0, {
     "ShopLens GRU": favorita_row("shoplens neural (GRU)"),
     "statsforecast AutoETS(7)": favorita_row("statsforecast AutoETS(7)"),
     "statsforecast SeasonalNaive(7)": favorita_row("statsforecast SeasonalNaive(7)"),
-    "statsforecast AutoARIMA(7)": favorita_row("statsforecast AutoARIMA(7)"),
 }))
 
 CAT = "categorize.json"
 TABLES.append(Table(BENCH, "categorize", 0, {
-    "issue baseline (per-level SVM, title only)": {"level-1": [J(CAT, "baselines", "issue5_title_svm_level1")],
-                                                   "level-2": [J(CAT, "baselines", "issue5_title_svm_level2")]},
-    "CategoryClassifier, title only": {f"level-{n}": [J(CAT, "metrics", f"title_level{n}_accuracy")] for n in (1, 2, 3)},
-    "CategoryClassifier, title + brand": {f"level-{n}": [J(CAT, "metrics", f"title_brand_level{n}_accuracy")]
-                                          for n in (1, 2, 3)},
-}))
+    f"{split} | {label}": {f"level-{n}": [J(CAT, where, f"{prefix}{key}_level{n}_accuracy")] for n in (1, 2, 3)}
+    for split, prefix in (("items", ""), ("title groups", "title_groups_"))
+    for label, where, key in (("TF-IDF + LinearSVC per level", "baselines", "tfidf_svm"),
+                              ("CategoryClassifier, title only", "metrics", "title"),
+                              ("CategoryClassifier, title + brand", "metrics", "title_brand"))
+}, key=(0, 1)))
 
 REL = "search-relevance.json"
 
@@ -680,7 +679,7 @@ TABLES.append(Table(README, "Features", 0, {
     "review sentiment, aspects, keywords, rating prediction; title → category": {README_HEADLINE: [
         J(E5, "metrics", "finetuned_test_accuracy"), J(SENT, "metrics", "lexical_test_accuracy"),
         J(SENT, "baselines", "snownlp_accuracy"), J(OS, "metrics", "blend_test_accuracy"), TARGET,
-        J(CAT, "metrics", "title_brand_level1_accuracy")]},
+        J(CAT, "metrics", "title_brand_level1_accuracy"), J(CAT, "metrics", "title_groups_title_brand_level1_accuracy")]},
     "repurchase / churn (BG/NBD, Pareto/NBD, Gamma-Gamma, LightGBM), profiles, segments": {README_HEADLINE: [
         J(CH, "metrics", "published.bgnbd.max_rel_err_%")]},
     "demand forecasting, price elasticity, discounts, inventory policy": {README_HEADLINE: [
