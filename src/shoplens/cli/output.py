@@ -25,6 +25,10 @@ def jsonable(value):
     if isinstance(value, pd.DataFrame):
         return json.loads(frame_for_output(value).to_json(orient="records", date_format="iso", force_ascii=False,
                                                           default_handler=str))
+    if isinstance(value, dict):  # tables inside a result keep their named index (e.g. the segment names)
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
     return json.loads(pd.Series([value], dtype=object).to_json(orient="records", date_format="iso",
                                                                force_ascii=False, default_handler=str))[0]
 

@@ -76,6 +76,7 @@ def user_interests(touched: pd.DataFrame, item_vectors: pd.DataFrame, n_interest
     per_item = per_item[per_item.index.astype(str).isin(item_vectors.index)]
     if per_item.empty:
         return []
+    per_item["category"] = per_item["category"].fillna("(no category)")  # a catalogue without categories still has interests
     vectors = item_vectors.loc[per_item.index.astype(str)].to_numpy(dtype=np.float64)
     k = min(n_interests, len(np.unique(vectors.round(6), axis=0)))
     labels = (KMeans(k, n_init=3, random_state=seed).fit(vectors, sample_weight=per_item["weight"]).labels_

@@ -65,7 +65,7 @@ def segment_table(segments: pd.DataFrame, features: pd.DataFrame) -> pd.DataFram
         agg["spend"] = ("spend_total", "mean")
     table = joined.groupby("segment").agg(**agg)
     table.insert(1, "share", table["customers"] / table["customers"].sum())
-    return table.reindex([s for s in SEGMENT_ORDER if s in table.index]).round(3)
+    return table.reindex(pd.Index([s for s in SEGMENT_ORDER if s in table.index], name="segment")).round(3)
 
 
 def user_taste_vectors(events: pd.DataFrame, items: pd.DataFrame, item_vectors: pd.DataFrame,
