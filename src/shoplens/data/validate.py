@@ -132,17 +132,22 @@ def map_vocabulary(values: pd.Series, col: Column, name: str, renames: dict[str,
         if target not in col.choices and target not in extra and not keep_unknown:
             raise InputError(name, f"--map-values {col.name}={source}:{target}: {target!r} is not a known "
                              f"{col.name} (accepted: {', '.join(col.choices)})")
-    mapped = values.map(lambda v: renames.get(v, v)) if renames else values
-    known = mapped.isna() | mapped.isin(col.choices) | mapped.isin(sorted(extra))
+    text = pa.array(values.array) if isinstance(values.dtype, pd.StringDtype) else pa.array(values, type=pa.string())
+    if renames:  # a few names: one Arrow pass per name, the column stays in Arrow memory
+        for source, target in renames.items():
+            text = pc.if_else(pc.equal(text, source), target, text)
+    allowed = pa.array([*col.choices, *sorted(extra)], type=pa.string())
+    known = pd.Series(pc.fill_null(pc.or_kleene(pc.is_null(text), pc.is_in(text, value_set=allowed)), True)
+                      .to_numpy(zero_copy_only=False))
     if not known.all() and not keep_unknown:
+        mapped = pd.Series(text.to_pandas())
         counts = mapped[~known].value_counts()
         listed = ", ".join(f"{v!r} ({n:,} row{'s' if n > 1 else ''})" for v, n in counts.head(8).items())
         fail_where(~known, name, col.name,
                    f"unknown {col.name} name(s) {listed}; accepted: {', '.join(col.choices)}. Map yours with "
                    f"--map-values {col.name}={counts.index[0]}:ACCEPTED_NAME,... or keep them as custom types "
                    "with --keep-unknown-events")
-    return pd.Series(pd.arrays.ArrowStringArray(pa.array(mapped.astype(object).where(mapped.notna(), None),
-                                                         type=pa.string())))
+    return pd.Series(pd.arrays.ArrowStringArray(text))
 
 
 def _as_text(values: pd.Series, name: str, column: str) -> pa.Array:
@@ -208,17 +213,17 @@ def parse_timestamps(text: pa.Array, date_format: str | None = None) -> tuple[pd
     trimmed = pc.utf8_trim_whitespace(text)
     trimmed = pc.replace_substring_regex(trimmed, r"^(\d{4})/(\d{2})/(\d{2})", r"\1-\2-\3")  # year first: unambiguous
     blank_as_null = pc.if_else(pc.equal(trimmed, ""), None, trimmed)
+    why = pd.Series(None, index=pd.RangeIndex(len(blank_as_null)), dtype=object)
+    if date_format is None and not pc.any(pc.match_substring_regex(blank_as_null, OFFSET_PATTERN)).as_py():
+        try:  # the common case, naive ISO 8601 everywhere, in one Arrow cast (no Python strings)
+            return _in_range(pd.Series(pc.cast(blank_as_null, pa.timestamp("ns")).to_pandas()), why)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     strings = pd.Series(blank_as_null.to_pandas(), dtype=object)
-    why = pd.Series(None, index=strings.index, dtype=object)
     if date_format is not None:
         parsed = pd.to_datetime(strings, format=date_format, errors="coerce", utc=True).dt.tz_convert(None)
         why[strings.notna() & parsed.isna()] = f"not a timestamp in the format {date_format!r}"
         return _in_range(parsed, why)
-    if not pc.any(pc.match_substring_regex(blank_as_null, OFFSET_PATTERN)).as_py():
-        try:  # the common case, naive ISO 8601 everywhere, in one Arrow cast
-            return _in_range(pd.Series(pc.cast(blank_as_null, pa.timestamp("ns")).to_pandas()), why)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
     parsed = pd.Series(pd.NaT, index=strings.index, dtype="datetime64[ns]")
     matches = lambda pattern: pd.Series(pc.fill_null(pc.match_substring_regex(blank_as_null, pattern), False)
                                         .to_numpy(zero_copy_only=False))
