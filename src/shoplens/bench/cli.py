@@ -1,6 +1,6 @@
 """`shoplens bench cli`: how long a light command takes as a whole process, beside `python -c pass`.
 
-A small shop (the marketplace simulator, 300 users) is ingested and a popularity model fitted once; then each
+A small shop (the marketplace simulator, 300 users) is ingested and a popularity model and a small SASRec fitted once; then each
 command runs `runs` times as a fresh process (the installed `shoplens` script), interleaved with the peer so
 that machine load hits both alike. Reported: median and min wall seconds, and the median as a multiple of the
 peer's median (the machine is noisy; the ratio is the figure to compare across runs). Target (issue 17): light
@@ -24,6 +24,7 @@ TARGET_SECONDS = 1.5
 def _commands(ws: Path, user: str) -> dict[str, list[str]]:
     return {"--help": ["--help"], "info": ["info", str(ws), "--json"], "keys list": ["keys", "list", str(ws)],
             "recommend (fitted popularity)": ["recommend", str(ws), "--user", user, "--model", "popularity", "--json"],
+            "recommend (fitted SASRec: imports PyTorch)": ["recommend", str(ws), "--user", user, "--model", "sasrec", "--json"],
             "datasets list": ["datasets", "list", "--json"]}
 
 
@@ -52,6 +53,7 @@ def run(runs: int = 7, quick: bool = False) -> BenchResult:
             ws.ingest(world.tables["items"], "items")
             ws.ingest(world.tables["events"], "events")
             fit_workspace_model(ws, "popularity")
+            fit_workspace_model(ws, "sasrec", encoder="static", max_epochs=2, dim=16)  # load time, not quality
             user = str(ws.table("events")["user_id"].iloc[0])
         commands = _commands(ws_path, user)
         times = {name: [] for name in ["python -c pass", *commands]}
@@ -68,7 +70,7 @@ def run(runs: int = 7, quick: bool = False) -> BenchResult:
                      "within 1.5 s": "" if name.startswith("python") else ("yes" if median <= TARGET_SECONDS else "no")})
         metrics[f"{name} median_s"] = round(median, 3)
     protocol = (f"each command as a fresh process, {runs} runs interleaved with the peer `python -c pass`; "
-                "a 300-user simulator shop with a fitted popularity model")
+                "a 300-user simulator shop with a fitted popularity model and a small SASRec")
     return BenchResult("cli", "simulator shop (300 users)", protocol, metrics,
                        baselines={"python -c pass median_s": round(peer_median, 3)},
                        seconds=time.perf_counter() - started, rows=rows)
