@@ -192,6 +192,16 @@ TABLES.append(Table(BENCH, "ingest", 0, {
 }))
 
 
+def cli_row(command: str) -> dict:
+    return {c: [F("cli.json", lambda d, k=k: row(d, command=command)[k])] for c, k in
+            (("median s", "median s"), ("min s", "min s"), ("× python -c pass", "x python -c pass"))}
+
+
+TABLES.append(Table(BENCH, "cli", 0, {c: cli_row(c) for c in (
+    "python -c pass", "shoplens --help", "shoplens info", "shoplens keys list", "shoplens recommend (fitted popularity)",
+    "shoplens recommend (fitted SASRec: imports PyTorch)", "shoplens datasets list")}))
+
+
 def simulator_row(n: int, target: str) -> dict:
     return {c: [F("simulator.json", lambda d, c=c: row(d, **{"target events": target})[c].replace(",", ""))]
             for c in ("users", "items")} | {
