@@ -5,37 +5,14 @@ Workspace, ingest, recommendation and keys commands; the other domains have thei
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from shoplens_cli import assert_one_line_error, run, run_json
 from user_shop import EVENT_NAMES, MAPPINGS, write_user_shop
 
-SHOPLENS = str(Path(sys.executable).with_name("shoplens"))
-
-
-def run(*args, ok=True):
-    done = subprocess.run([SHOPLENS, *map(str, args)], capture_output=True, text=True, timeout=600)
-    if ok:
-        assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-    return done
-
-
-def run_json(*args):
-    done = run(*args, "--json")
-    return json.loads(done.stdout)
-
-
-def assert_one_line_error(done, *fragments, code=2):
-    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
-    assert "Traceback" not in done.stderr + done.stdout
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -6,37 +6,18 @@ no Python reprs, full column names, no pandas `index` column); sane content chec
 writes the table in each format and it reads back; bad arguments are one `error:` line on stderr and exit 2.
 """
 
-import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from shoplens_cli import assert_one_line_error, run, run_json
 from user_shop import EVENT_NAMES, MAPPINGS, write_user_shop
 
-SHOPLENS = str(Path(sys.executable).with_name("shoplens"))
 WIDE = {**os.environ, "COLUMNS": "250"}  # a wide pipe: every table row on one line, headers unfolded
 REPR = re.compile(r"\{'|\['|\bnan\b|Timestamp\(|dtype|array\(")  # Python reprs of dicts, lists, numpy, pandas
-
-
-def run(*args, ok=True, env=None):
-    done = subprocess.run([SHOPLENS, *map(str, args)], capture_output=True, text=True, timeout=600, env=env)
-    if ok:
-        assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-        assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
-def run_json(*args, out: Path | None = None):
-    """--json (and --out FILE: the path is said on stderr, so stdout stays one document)."""
-    done = run(*args, "--json", *(("--out", out) if out else ()))
-    if out:
-        assert str(out) in " ".join(done.stderr.split()), done.stderr
-    return json.loads(done.stdout)  # exactly one document: anything else on stdout fails here
 
 
 def run_text(*args, columns=()):
@@ -50,15 +31,6 @@ def run_text(*args, columns=()):
     for column in columns:
         assert f" {column} " in header, (column, header)
     return out
-
-
-def assert_one_line_error(done, *fragments, code=2):
-    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
-    assert "Traceback" not in done.stderr + done.stdout
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def read_back(path: Path) -> pd.DataFrame:
