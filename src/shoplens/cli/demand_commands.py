@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from shoplens.cli import app, bench_app, console, fail, open_workspace
 from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
+from shoplens.cli.progress import StepProgress, print_warnings
 
 
 LEVELS = ("item", "item_store", "store", "category")
@@ -19,16 +20,19 @@ FORECAST_MODELS = ("auto", "gbm", "ets")
 
 @app.command()
 def forecast(workspace: Path = typer.Argument(..., help="workspace folder"),
-             horizon: int = typer.Option(28, help="days ahead"),
+             horizon: int = typer.Option(28, "--horizon", help="days (periods) ahead"),
+             horizon_days: Optional[int] = typer.Option(None, "--horizon-days", hidden=True),  # old spelling
              level: str = typer.Option("item", help="item | item_store | store | category"),
              model: str = typer.Option("auto", help="auto | gbm | ets"),
-             top: int = typer.Option(20, help="series to show"),
+             top: int = typer.Option(20, "--top", "-k", help="series to show"),
              out: Optional[Path] = typer.Option(None, "--out", help="also write every day of every series to this "
                                                 "file: .csv, .parquet or .json"),
              as_json: bool = typer.Option(False, "--json")):
-    """Forecast every sales series with an 80% interval; writes a chart PNG and prints its path."""
+    """Forecast every sales series with an 80% interval; writes a chart PNG and prints its path. Series with
+    less than two seasons of history are forecast by seasonal naive or their mean, with a warning."""
     from shoplens.forecast import forecast_workspace
 
+    horizon = horizon if horizon_days is None else horizon_days
     if horizon < 1:
         fail(f"--horizon must be at least 1 day, got {horizon}")
     if level not in LEVELS:
@@ -38,10 +42,11 @@ def forecast(workspace: Path = typer.Argument(..., help="workspace folder"),
     check_out(out)
     with open_workspace(workspace) as ws:
         try:
-            with console.status("forecasting ..."):
-                result = forecast_workspace(ws, horizon=horizon, level=level, model=model)
+            with StepProgress("forecast") as progress:
+                result = forecast_workspace(ws, horizon=horizon, level=level, model=model, progress=progress)
         except (ValueError, KeyError) as e:
             fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
+    print_warnings(result.warnings)
     write_out(result.forecast, out, as_json)
     if as_json:
         print_json(result.to_dict())
@@ -50,6 +55,8 @@ def forecast(workspace: Path = typer.Argument(..., help="workspace folder"),
         console.print(f"note: {note}", soft_wrap=True, markup=False)
     print_table(_per_series(result.forecast), limit=top,
                 title=f"forecast, {level} level, next {horizon} days: one row per series (every day: --out or --json)")
+    if len(result.fallbacks):
+        print_table(result.fallbacks, limit=top, title="series forecast by a fallback model (too little history)")
     if result.chart:
         console.print(f"chart: {result.chart} ({result.chart_series})", soft_wrap=True, markup=False)
 
@@ -104,7 +111,7 @@ def inventory(workspace: Path = typer.Argument(..., help="workspace folder"),
               calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate",
                                              help="measure the safety factor on a 2-window backtest of the forecast "
                                                   "(2 more fits); off: normal z, days treated as independent"),
-              top: int = typer.Option(20, help="rows to show"),
+              top: int = typer.Option(20, "--top", "-k", help="rows to show"),
               out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
               as_json: bool = typer.Option(False, "--json")):
     """Safety stock, reorder point and order-up-to level per series from forecast quantiles."""
@@ -118,15 +125,17 @@ def inventory(workspace: Path = typer.Argument(..., help="workspace folder"),
     check_out(out)
     with open_workspace(workspace) as ws:
         try:
-            with console.status("forecasting" + (" and backtesting the safety factor ..." if calibrate else " ...")):
+            with StepProgress("inventory") as progress:
                 table = reorder_list(ws, service_level=service_level, lead_time=lead_time,
-                                     review_period=review_period, calibrate=calibrate)
+                                     review_period=review_period, calibrate=calibrate, progress=progress)
         except ValueError as e:
             fail(str(e))
     safety = table.attrs["safety"]
+    print_warnings(table.attrs["warnings"])
     write_out(table, out, as_json)
     if as_json:
-        print_json({"safety": safety, "notes": table.attrs["notes"], "reorder": table})
+        print_json({"safety": safety, "notes": table.attrs["notes"], "warnings": table.attrs["warnings"],
+                    "fallbacks": table.attrs["fallbacks"], "reorder": table})
         return
     for note in table.attrs["notes"]:
         console.print(f"note: {note}", soft_wrap=True, markup=False)

@@ -4,10 +4,18 @@
     result.forecast      # unique_id, ds, yhat, yhat_lo80, yhat_hi80
     result.report        # DataReport: gaps filled, returns, one-point and all-zero series
     result.chart         # PNG of the largest series (history + forecast + 80% band)
+    result.warnings      # what could not be forecast as asked, with the minimum history it needs
+    result.fallbacks     # unique_id, periods, model, reason: the series forecast by a simpler, named model
+
+Too little history is said, never hidden: a series shorter than two seasons (14 days of daily sales) cannot
+give the GBM's or the seasonal ETS's seasonal lags, so it is forecast by seasonal naive (at least one season
+and a day) or its mean (less), and listed in `fallbacks`. `progress(step, fraction)`, when given, is told
+what is being done and how much of the job is done (0..1); the library prints nothing itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,13 +34,62 @@ class WorkspaceForecast:
     chart: Path | None = None
     chart_series: str | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    fallbacks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FALLBACK_COLUMNS))
 
     def to_dict(self, max_rows: int | None = None) -> dict:
         rows = self.forecast if max_rows is None else self.forecast.head(max_rows)
         return {"model": self.model, "level": self.level, "series": int(self.forecast[ID].nunique()),
                 "report": self.report.to_dict(), "chart": str(self.chart) if self.chart else None,
-                "chart_series": self.chart_series, "notes": self.notes,
+                "chart_series": self.chart_series, "notes": self.notes, "warnings": self.warnings,
+                "fallbacks": self.fallbacks.to_dict(orient="records"),
                 "forecast": rows.assign(ds=rows[DS].dt.strftime("%Y-%m-%d")).to_dict(orient="records")}
+
+
+Progress = Callable[[str, float], None]  # (what is being done, share of the job done 0..1)
+FALLBACK_COLUMNS = ["unique_id", "periods", "model", "reason"]
+SEASONS_NEEDED = 2  # seasonal lags (GBM) and a seasonal ETS need two whole seasons of a series' own history
+
+
+def _quiet(step: str, fraction: float) -> None:
+    """The default progress callback: the library says nothing."""
+
+
+def season_length(freq: str) -> int:
+    return 7 if freq == "D" else (52 if freq.startswith("W") else 12)
+
+
+def short_series(panel: pd.DataFrame, season: int, model: str) -> tuple[pd.DataFrame, str | None]:
+    """The series with fewer than SEASONS_NEEDED seasons of their own history, each with its named fallback
+    (seasonal naive from one season and a day, else the series' mean), and the warning that says so."""
+    periods = panel.groupby(ID)[DS].size()
+    need = SEASONS_NEEDED * season
+    short = periods[periods < need]
+    if short.empty:
+        return pd.DataFrame(columns=FALLBACK_COLUMNS), None
+    fallback = pd.Series(["seasonal_naive" if n > season else "mean" for n in short], index=short.index)
+    reason = [f"{n} periods of history; {model} needs at least {need}" for n in short]
+    table = pd.DataFrame({ID: short.index.astype(str), "periods": short.to_numpy(), "model": fallback.to_numpy(),
+                          "reason": reason})
+    counts = fallback.value_counts()
+    how = " and ".join(f"{counts[name]} by {'seasonal naive' if name == 'seasonal_naive' else 'their mean'}"
+                       for name in ("seasonal_naive", "mean") if name in counts)
+    warning = (f"{len(short)} of {len(periods)} series have less than {need} periods of history (two seasons of "
+               f"{season}, the least the {model} model needs): they are forecast {how} instead "
+               f"(fallbacks lists them; shortest: {int(short.min())} periods)")
+    return table, warning
+
+
+def _fallback_forecast(panel: pd.DataFrame, fallbacks: pd.DataFrame, horizon: int, season: int, freq: str,
+                       levels) -> pd.DataFrame:
+    """Forecasts of the short series by their named fallback model."""
+    from shoplens.forecast.statistical import StatsForecaster
+
+    parts = []
+    for name, group in fallbacks.groupby("model"):
+        rows = panel[panel[ID].astype(str).isin(group[ID])]
+        parts.append(StatsForecaster(name, season_length=season, freq=freq).fit(rows).predict(horizon, levels=levels))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _future_exog(history: pd.DataFrame, horizon: int, freq: str) -> pd.DataFrame:
@@ -51,11 +108,15 @@ def _future_exog(history: pd.DataFrame, horizon: int, freq: str) -> pd.DataFrame
 
 
 def forecast_workspace(ws, horizon: int = 28, level: str = "item", *, model: str = "auto", levels=(80,),
-                       chart: bool = True, n_estimators: int = 100) -> WorkspaceForecast:
+                       chart: bool = True, n_estimators: int = 100,
+                       progress: Progress | None = None) -> WorkspaceForecast:
     """Forecast every series of `ws.table("sales")` at `level` (item, item_store, store, category).
 
     model: "gbm" (global LightGBM with price / promo, needs at least 2 x horizon + 14 periods), "ets"
-    (statsforecast AutoETS with conformal intervals), or "auto" (gbm when the history allows, else ets)."""
+    (statsforecast AutoETS with conformal intervals where the series is long enough for them), or "auto" (gbm
+    when the history allows, else ets). Series shorter than two seasons get a named fallback (module doc)."""
+    progress = progress or _quiet
+    progress("reading sales", 0.0)
     sales = ws.table("sales")
     if sales.empty:
         raise ValueError("the workspace has no sales rows; ingest sales first (shoplens ingest WS FILE --kind sales)")
@@ -64,34 +125,37 @@ def forecast_workspace(ws, horizon: int = 28, level: str = "item", *, model: str
     panel, report = prepare(df)
     freq = panel.attrs["freq"]
     periods = panel[DS].nunique()
-    notes = []
-    season = 7 if freq == "D" else (52 if freq.startswith("W") else 12)
+    notes, warnings = [], []
+    season = season_length(freq)
     if model == "auto":
         model = "gbm" if periods >= 2 * horizon + 14 else "ets"
         notes.append(f"model auto -> {model} ({periods} periods of history)")
-    if model == "gbm":
-        from shoplens.forecast.gbm import GlobalGBM
-
-        exog = tuple(c for c in ("price", "promo") if c in panel)
-        fitted = GlobalGBM(horizon=horizon, season_length=season, windows=(7, 28) if freq == "D" else (4, 13),
-                           exog=exog, levels=tuple(levels), freq=freq, origin_step=3, n_estimators=n_estimators,
-                           learning_rate=0.1, max_rows=100_000).fit(panel)
-        fc = fitted.predict(horizon, future=_future_exog(panel, horizon, freq) if exog else None)
-        if exog:
-            notes.append("future prices = last regular price, no promotions")
-    elif model == "ets":
-        from shoplens.forecast.statistical import StatsForecaster
-
-        conformal = periods > 3 * horizon + season
-        fc = StatsForecaster("auto_ets", season_length=season if periods > 2 * season else 1, freq=freq,
-                             conformal=conformal).fit(panel).predict(horizon, levels=levels)
-    else:
+    if model not in ("gbm", "ets"):
         raise ValueError(f"model must be auto, gbm or ets, got {model!r}")
+    fallbacks, warning = short_series(panel, season, model)
+    if warning:
+        warnings.append(warning)
+    modelled = panel[~panel[ID].astype(str).isin(fallbacks[ID])]
+    progress(f"fitting {model} on {modelled[ID].nunique():,} series", 0.1)
+    parts = []
+    if modelled.empty:
+        used = "seasonal_naive (fallback)" if (fallbacks["model"] == "seasonal_naive").any() else "mean (fallback)"
+    elif model == "gbm":
+        used = model
+        parts.append(_fit_gbm(modelled, horizon, season, freq, levels, n_estimators, notes, progress))
+    else:
+        used = model
+        parts.append(_fit_ets(modelled, horizon, season, freq, levels, notes))
+    if len(fallbacks):
+        progress(f"forecasting {len(fallbacks):,} short series by their fallback", 0.9)
+        parts.append(_fallback_forecast(panel, fallbacks, horizon, season, freq, levels))
+    fc = pd.concat(parts, ignore_index=True).sort_values([ID, DS], ignore_index=True)
     if report.single_point_series or report.all_zero_series:
         notes.append(f"{len(report.single_point_series)} one-point and {len(report.all_zero_series)} all-zero series "
                      "are forecast by their last value")
-    result = WorkspaceForecast(fc, report, model, level, notes=notes)
+    result = WorkspaceForecast(fc, report, used, level, notes=notes, warnings=warnings, fallbacks=fallbacks)
     if chart and not fc.empty:
+        progress("drawing the chart", 0.95)
         top = panel.groupby(ID)[Y].sum().idxmax()
         hist = panel[panel[ID] == top].tail(4 * horizon)
         f = fc[fc[ID] == top]
@@ -102,4 +166,37 @@ def forecast_workspace(ws, horizon: int = 28, level: str = "item", *, model: str
                                       title=f"{top}: last {len(hist)} days and the next {horizon}",
                                       level=levels[0] if levels else 80)
         result.chart_series = str(top)
+    progress("done", 1.0)
     return result
+
+
+def _fit_gbm(panel, horizon, season, freq, levels, n_estimators, notes, progress) -> pd.DataFrame:
+    from shoplens.forecast.gbm import GlobalGBM
+
+    exog = tuple(c for c in ("price", "promo") if c in panel)
+    fitted = GlobalGBM(horizon=horizon, season_length=season, windows=(7, 28) if freq == "D" else (4, 13),
+                       exog=exog, levels=tuple(levels), freq=freq, origin_step=3, n_estimators=n_estimators,
+                       learning_rate=0.1, max_rows=100_000)
+    fitted.fit(panel, progress=lambda done, total: progress(f"fitting gbm: model {done} of {total}",
+                                                            0.1 + 0.75 * done / total))
+    if exog:
+        notes.append("future prices = last regular price, no promotions")
+    return fitted.predict(horizon, future=_future_exog(panel, horizon, freq) if exog else None)
+
+
+def _fit_ets(panel, horizon, season, freq, levels, notes) -> pd.DataFrame:
+    """AutoETS, with conformal intervals on the series long enough for their calibration windows and
+    statsforecast's own intervals on the others (none of them is left to a last-value forecast)."""
+    from shoplens.forecast.statistical import StatsForecaster
+
+    conformal = StatsForecaster("auto_ets", season_length=season, freq=freq, conformal=True)
+    need = conformal._min_length(horizon)
+    size = panel.groupby(ID)[DS].transform("size")
+    parts = []
+    for long_enough, rows in panel.groupby(size >= need):
+        model = StatsForecaster("auto_ets", season_length=season, freq=freq, conformal=bool(long_enough))
+        parts.append(model.fit(rows).predict(horizon, levels=levels))
+    if (size < need).any():
+        notes.append(f"{panel.loc[size < need, ID].nunique()} series are shorter than {need} periods: their "
+                     "intervals are AutoETS's own, not conformal")
+    return pd.concat(parts, ignore_index=True)

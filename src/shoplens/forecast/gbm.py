@@ -199,15 +199,28 @@ class GlobalGBM:
         cats = [c for c in self.static_codes_ if c in X]
         return lgb.train(params, lgb.Dataset(X, y, weight=w, categorical_feature=cats), self.n_estimators)
 
-    def _fit_models(self, dates, mats, smooth, end: int) -> dict:
+    def _fit_models(self, dates, mats, smooth, end: int, trained=lambda: None) -> dict:
         X, y, w = self._training_set(dates, mats, smooth, end)
         models = {"point": self._train(X, y, w, "l1")}
+        trained()
         for q in level_quantiles(self.levels):
             if q != 0.5:
                 models[q] = self._train(X, y, w, "quantile", alpha=q)
+                trained()
         return models
 
-    def fit(self, df: pd.DataFrame) -> "GlobalGBM":
+    def fit(self, df: pd.DataFrame, progress=None) -> "GlobalGBM":
+        """progress(done, total), when given, is called after each LightGBM model is trained (the point model,
+        one per interval quantile, and all of them again for the calibration fit)."""
+        per_fit = len([q for q in level_quantiles(self.levels) if q != 0.5]) + 1
+        total = per_fit * (2 if self.levels and self.calibrate else 1)
+        done = [0]
+
+        def trained():
+            done[0] += 1
+            if progress is not None:
+                progress(done[0], total)
+
         cols = [ID, DS, Y, *self.exog, *self.static, *([self.weight_col] if self.weight_col else [])]
         if self.smooth_group and self.smooth_group not in cols:
             cols.append(self.smooth_group)
@@ -226,7 +239,7 @@ class GlobalGBM:
             end = len(dates) - self.horizon
             smooth_cal = low_rank_smooth(mats[Y][:end], self.groups_, self.smooth_rank) if self.smooth_group else None
             smooth_cal = None if smooth_cal is None else np.vstack([smooth_cal, np.full((self.horizon, len(self.ids_)), np.nan)])
-            cal_models = self._fit_models(dates, mats, smooth_cal, end)
+            cal_models = self._fit_models(dates, mats, smooth_cal, end, trained)
             X, t, scale, col = self._features(dates, mats, smooth_cal, end - 1, np.arange(1, self.horizon + 1))
             y = mats[Y][t, col] / scale - self._base(X)
             ok = ~np.isnan(y) & ~np.isnan(mats[Y][end - 1, col])
@@ -235,7 +248,7 @@ class GlobalGBM:
                 miss = np.maximum(cal_models[lo_q].predict(X[ok]) - y[ok], y[ok] - cal_models[hi_q].predict(X[ok]))
                 k = min(1.0, np.ceil((ok.sum() + 1) * level / 100) / max(ok.sum(), 1))
                 self.widen_[level] = float(np.quantile(miss, k))
-        self.models_ = self._fit_models(dates, mats, smooth, len(dates))
+        self.models_ = self._fit_models(dates, mats, smooth, len(dates), trained)
         return self
 
     # ------------------------------------------------------------------ forecasting

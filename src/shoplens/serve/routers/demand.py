@@ -57,7 +57,8 @@ def inventory(service_level: float = Query(0.95, gt=0, lt=1, allow_inf_nan=False
               top: int | None = Query(None, ge=1, le=100_000, description="the first rows only (default: all)"),
               service: Service = Depends(get_service)) -> dict:
     """Safety stock, reorder point and order-up-to level per item and store, from forecast quantiles; `safety`
-    says which rule set the safety factor and `notes` what the forecast assumed. Computed once per sales data
+    says which rule set the safety factor, `notes` what the forecast assumed, `warnings` what the data could not
+    support (series too short: `fallbacks` lists them with the model that forecast them). Computed once per sales data
     version and parameters: the first request takes as long as `shoplens inventory` (calibration fits the
     forecast twice more)."""
     if lead_time + review_period > MAX_PROTECTION_DAYS:
@@ -71,5 +72,6 @@ def inventory(service_level: float = Query(0.95, gt=0, lt=1, allow_inf_nan=False
     except (ValueError, KeyError) as error:
         raise HTTPException(422, str(error.args[0] if error.args else error)) from None
     rows = table if top is None else table.head(top)
-    return json_ready({"safety": table.attrs["safety"], "notes": table.attrs["notes"], "series": len(table),
+    return json_ready({"safety": table.attrs["safety"], "notes": table.attrs["notes"],
+                       "warnings": table.attrs["warnings"], "fallbacks": table.attrs["fallbacks"], "series": len(table),
                        "reorder": rows.to_dict(orient="records")})

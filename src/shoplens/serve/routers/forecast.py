@@ -34,7 +34,9 @@ def forecast(level: str = Query("category", pattern="^(item|item_store|store|cat
              series: str | None = Query(None, max_length=200, description="one series (default: the largest)"),
              service: Service = Depends(get_service)) -> dict:
     """Forecast of every series at `level` (computed once per sales data version), returned for one series:
-    the forecast with its 80% interval and the recent history."""
+    the forecast with its 80% interval and the recent history. `warnings` says what the data could not support
+    (e.g. series too short for the model), `fallbacks` lists the series forecast by a simpler model and why,
+    and `series_model` is the model that forecast the series returned."""
     if not service.count("sales"):
         raise HTTPException(404, "the workspace has no sales; ingest some first")
     try:
@@ -46,6 +48,9 @@ def forecast(level: str = Query("category", pattern="^(item|item_store|store|cat
     if chosen not in full["series_by_volume"]:
         raise HTTPException(404, f"no series {chosen!r} at level {level!r}")
     pick = lambda rows: [r for r in rows if str(r["unique_id"]) == chosen]  # noqa: E731
+    fallback = next((r for r in full["fallbacks"] if str(r["unique_id"]) == chosen), None)
     return json_ready({"level": level, "model": full["model"], "series": chosen, "notes": full["notes"],
+                       "warnings": full["warnings"], "fallbacks": full["fallbacks"],
+                       "series_model": fallback["model"] if fallback else full["model"],
                        "series_by_volume": full["series_by_volume"][:50], "forecast": pick(full["forecast"]),
                        "history": pick(full["history"])})

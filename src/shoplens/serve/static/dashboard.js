@@ -52,6 +52,13 @@ function bars(rows, label, value) {
     h("span", { class: "muted" }, pct(value(row))))));
 }
 
+// What the CLI prints on stderr as `warning: ...` (a result's `warnings` list, or churn's one `warning`):
+// the same words, above the result they qualify.
+function warningList(r) {
+  const all = [].concat(r.warnings || [], r.warning || []);
+  return all.length ? h("ul", { class: "warnings" }, all.map((w) => h("li", {}, "warning: ", w))) : null;
+}
+
 // --------------------------------------------------------------------------------------------- panels
 function panel(id, title, on, render) {
   const body = h("div", { class: "body" });
@@ -156,8 +163,8 @@ panel("forecast", "Demand forecast", ["load", "series"], async () => {
   const r = await api("/forecast", { level: "category", horizon: 28, series: state.series });
   const chooser = h("select", { onchange: (e) => select({ series: e.target.value }) },
     r.series_by_volume.map((s) => h("option", s === r.series ? { value: s, selected: "" } : { value: s }, s)));
-  return [chooser, forecastChart(r), h("p", { class: "muted" }, `model ${r.model} · 80% interval · `
-    + (r.notes || []).join(" · "))];
+  return [warningList(r), chooser, forecastChart(r), h("p", { class: "muted" },
+    `model ${r.series_model || r.model} · 80% interval · ` + (r.notes || []).join(" · "))];
 });
 
 function forecastChart(r) {
@@ -182,14 +189,16 @@ function forecastChart(r) {
 
 panel("churn", "Churn risk", ["load"], async () => {
   const r = await api("/churn", { budget: 12 });
-  if (!r.at_risk.length) return h("span", { class: "muted" }, "no customer at risk");
+  const warned = warningList(r.summary || {});
+  if (!r.at_risk.length) return [warned, h("span", { class: "muted" }, "no customer at risk")];
   const columns = Object.keys(r.at_risk[0]).slice(0, 5);
-  return h("table", {}, h("tr", {}, columns.map((c) => h("th", {}, c))),
+  return [warned, h("p", { class: "muted" }, `model ${(r.summary || {}).model || ""}`),
+    h("table", {}, h("tr", {}, columns.map((c) => h("th", {}, c))),
     r.at_risk.map((row) => h("tr", {}, columns.map((c) => {
       const v = row[c];
       if (c === "user_id") return h("td", {}, h("a", { class: "item", onclick: () => select({ user: String(v) }) }, v));
       return h("td", { class: typeof v === "number" ? "num" : "" }, typeof v === "number" ? fmt(v) : v);
-    }))));
+    }))))];
 });
 
 // --------------------------------------------------------------------------------------------- start
