@@ -1,6 +1,7 @@
 """The `shoplens` command line: argument parsing and printing only; the work is plain Python calls.
 
-One module per domain registers its commands on `app` (or `bench_app`) when imported below."""
+One module per domain registers its commands on `app` (or `bench_app`) when imported below; `grammar`, imported
+last, groups them by domain (`shoplens rec user WS`, docs/cli.md) and keeps the old flat names as hidden aliases."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from rich.text import Text
 
 from shoplens.workspace import SERVER_FILE, Workspace, WorkspaceError
 
-app = typer.Typer(help="ShopLens: understand what each e-commerce user is interested in.", no_args_is_help=True,
+app = typer.Typer(help="ShopLens: understand what each e-commerce user is interested in.\n\n"
+                       "shoplens NOUN VERB WORKSPACE [--flags]: e.g. `shoplens rec user myshop --user U1 --top 5 --json`. "
+                       "Every command has --help; docs/cli.md has them all.", no_args_is_help=True,
                   rich_markup_mode=None,  # help texts say NAME[/SUBSET]: text, not Rich markup
                   pretty_exceptions_enable=False)
-datasets_app = typer.Typer(help="Public datasets under $SHOPLENS_DATA.", no_args_is_help=True, rich_markup_mode=None)
-bench_app = typer.Typer(help="Benchmarks: a table, then one JSON line (DESIGN.md).", no_args_is_help=True,
+datasets_app = typer.Typer(help="Public datasets under $SHOPLENS_DATA: which are present.",
+                           no_args_is_help=True, rich_markup_mode=None)
+bench_app = typer.Typer(help="Benchmarks on public data: a table, then one JSON line.", no_args_is_help=True,
                         rich_markup_mode=None)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(bench_app, name="bench")
@@ -102,7 +106,7 @@ def open_workspace(path: Path) -> Workspace:
 
 
 # Registration by import: each module adds its commands to `app` / `bench_app`.
-from shoplens.cli import workspace_commands, recommend_commands, search_commands, review_commands, customer_commands, demand_commands, ads_commands, serve_commands, bench_commands  # noqa: E402,F401,I001  (order = help order)
+from shoplens.cli import workspace_commands, recommend_commands, search_commands, review_commands, customer_commands, demand_commands, ads_commands, serve_commands, bench_commands, grammar  # noqa: E402,F401,I001  (order = help order)
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,5 @@
-"""Customer commands: profile, churn, segments; bench churn-cdnow and profiles."""
+"""Customer commands (`shoplens customers profile|churn|segments`, registered in cli/grammar.py); bench churn-cdnow
+and profiles."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import typer
 from rich.markup import escape
 
 from shoplens.cli import app, bench_app, console, fail, open_workspace
-from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
+from shoplens.cli.output import JSON_HELP, OUT_HELP, check_out, note, print_json, print_table, write_out
 
 
 @app.command()
 def profile(workspace: Path = typer.Argument(..., help="workspace folder"),
             user: str = typer.Option(..., "--user", help="external user id"),
-            as_json: bool = typer.Option(False, "--json")):
+            as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """One user's profile: RFM, segment, preferred categories/brands/prices, active hours, interests, drift."""
     from shoplens.customers.jobs import workspace_profile
 
@@ -67,12 +68,14 @@ def _print_profile(p: dict) -> None:
 @app.command()
 def churn(workspace: Path = typer.Argument(..., help="workspace folder"),
           precision: Optional[float] = typer.Option(None, help="flag customers at this target precision"),
-          budget: Optional[int] = typer.Option(None, help="flag the N customers with the most value at risk "
-                                               "(default, without --precision: everyone more likely to churn than not)"),
-          horizon_days: float = typer.Option(90.0, help="churn = no purchase in this many days"),
-          top: int = typer.Option(20, help="rows to show"),
+          budget: Optional[int] = typer.Option(None, help="a number of customers: flag the N with the most value at "
+                                               "risk (default, without --precision: everyone more likely to churn than not)"),
+          horizon: float = typer.Option(90.0, "--horizon", help="days: churn = no purchase in this many days"),
+          horizon_days: Optional[float] = typer.Option(None, "--horizon-days", hidden=True,
+                                                       help="the old name of --horizon"),
+          top: int = typer.Option(20, "--top", "-k", help="how many customers to show (--out and --json have all)"),
           out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-          as_json: bool = typer.Option(False, "--json")):
+          as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Early warning: at-risk customers with their top reasons and the value at risk."""
     from shoplens.customers.jobs import workspace_churn
 
@@ -82,14 +85,17 @@ def churn(workspace: Path = typer.Argument(..., help="workspace folder"),
         fail(f"--precision must be in (0, 1], got {precision:g}")
     if budget is not None and budget < 1:
         fail(f"--budget must be a positive number of customers, got {budget}")
-    if horizon_days <= 0:
-        fail(f"--horizon-days must be positive, got {horizon_days:g}")
+    if horizon_days is not None:
+        note("`--horizon-days` is now `--horizon`")
+        horizon = horizon_days
+    if horizon <= 0:
+        fail(f"--horizon must be positive, got {horizon:g}")
     check_out(out)
     with open_workspace(workspace) as ws:
         if precision is None and budget is None:
             budget = ws.connect().execute("SELECT count(DISTINCT user_id) FROM events").fetchone()[0]
         try:
-            table, summary = workspace_churn(ws, precision=precision, budget=budget, horizon_days=horizon_days)
+            table, summary = workspace_churn(ws, precision=precision, budget=budget, horizon_days=horizon)
         except ValueError as e:
             fail(str(e))
     write_out(table, out, as_json)
@@ -113,7 +119,7 @@ def segments(workspace: Path = typer.Argument(..., help="workspace folder"),
              clusters: int = typer.Option(8, help="embedding clusters"),
              out: Optional[Path] = typer.Option(None, "--out", help="also write each customer's segment and cluster "
                                                 "to this file: .csv, .parquet or .json"),
-             as_json: bool = typer.Option(False, "--json")):
+             as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Named RFM segments and embedding-based clusters with descriptions."""
     from shoplens.customers.jobs import workspace_segments
 

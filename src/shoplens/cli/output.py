@@ -16,6 +16,7 @@ from shoplens.cli import console, errors, fail
 OUT_FORMATS = (".csv", ".parquet", ".json")  # pandas is imported inside the functions: `shoplens --help` stays fast
 MAX_PIPED_WIDTH = 240  # characters per line of a table printed to a file or a pipe
 OUT_HELP = "also write the whole table to this file: .csv, .parquet or .json"
+JSON_HELP = "print the result as one JSON document on stdout (progress and notes go to stderr)"
 
 
 def jsonable(value):
@@ -81,6 +82,11 @@ def cell_text(value) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return str(value)
+
+
+def note(message: str) -> None:
+    """One `note: ...` line on stderr: stdout keeps the result alone (one JSON document under --json)."""
+    errors.print(f"note: {message}", soft_wrap=True, markup=False, highlight=False)
 
 
 def check_out(path: Path | None) -> None:

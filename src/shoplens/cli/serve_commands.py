@@ -24,7 +24,9 @@ def serve(workspace: Path = typer.Argument(..., help="workspace folder"),
           max_body_bytes: int = typer.Option(1_000_000, help="larger request bodies get a 413"),
           check_seconds: float = typer.Option(1.0, help="how often served models are checked for a newer version"),
           cache_answers: bool = typer.Option(True, help="keep a user's recommendations until their events or the model change")):
-    """The REST API (OpenAPI at /docs, Prometheus at /metrics) and the dashboard (at /) over one workspace.
+    """The REST API and the dashboard over one workspace.
+
+    OpenAPI at /docs, Prometheus at /metrics, the dashboard at /.
 
     DuckDB admits one writing process per file or many read-only ones: with --workers 1 (the default) the
     server takes events and refits; with more, every worker opens the workspace read-only and writes get a 503."""

@@ -1,4 +1,4 @@
-"""Workspace commands: init, ingest, info, datasets list, demo."""
+"""Workspace commands (top-level: init, ingest, info, demo) and datasets list|show."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import typer
 from rich.table import Table
 
 from shoplens.cli import fail, open_workspace, app, console, datasets_app
+from shoplens.cli.output import JSON_HELP
 from shoplens.data.readers import InputError
 from shoplens.workspace import Workspace, WorkspaceError
 
 
 @app.command()
 def init(path: Path = typer.Argument(..., help="folder for the new workspace")):
-    """Create a workspace: a DuckDB file, an artifacts folder and a config."""
+    """Create a workspace: a DuckDB file, artifacts/ and a config."""
     try:
         ws = Workspace.init(path)
     except WorkspaceError as e:
@@ -39,9 +40,9 @@ def ingest(
                                              help="keep event names outside the vocabulary as custom types instead of refusing them"),
     date_format: Optional[str] = typer.Option(None, "--date-format",
                                               help="strftime format of the timestamp columns when not ISO 8601/epoch, e.g. %d/%m/%Y"),
-    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ):
-    """Validate a file and load it into one canonical table, all or nothing."""
+    """Validate a file and load it into one table, all or nothing."""
     from shoplens.data.ingest import parse_mapping, parse_value_map
 
     ws = open_workspace(workspace)
@@ -60,7 +61,7 @@ def ingest(
 
 
 @app.command()
-def info(workspace: Path = typer.Argument(..., help="workspace folder"), as_json: bool = typer.Option(False, "--json")):
+def info(workspace: Path = typer.Argument(..., help="workspace folder"), as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Row counts of every table in a workspace."""
     with open_workspace(workspace) as ws:
         counts = ws.counts()
@@ -75,7 +76,7 @@ def info(workspace: Path = typer.Argument(..., help="workspace folder"), as_json
 
 @datasets_app.command("list")
 def datasets_list(data: Optional[Path] = typer.Option(None, "--data", help="root folder (default $SHOPLENS_DATA)"),
-                  as_json: bool = typer.Option(False, "--json")):
+                  as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Which public datasets are present, and where to put the missing ones."""
     from shoplens.datasets import list_datasets
 
@@ -116,7 +117,9 @@ def demo(
     items: int = typer.Option(500, help="simulated items"),
     seed: int = typer.Option(0),
 ):
-    """Everything on the built-in marketplace simulator: ingest, a tour, and each capability's part."""
+    """A tour on the built-in marketplace simulator.
+
+    Everything on the simulated shop: ingest, a tour, and each capability's part."""
     from shoplens.demo import run_demo
 
     run_demo(workspace=workspace, n_users=users, n_items=items, seed=seed, console=console)
