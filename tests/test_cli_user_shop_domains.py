@@ -78,7 +78,7 @@ def test_reviews_text_json_and_per_review_scores(shop, tmp_path):
 def test_categorize(shop, tmp_path):
     assert "every item has a category" in run_text("categorize", shop["ws"])
     out = tmp_path / "categories.csv"
-    predicted = run_json("categorize", shop["ws"], "--all", out=out)
+    predicted = run_json("categorize", shop["ws"], "--all", out=out)["predictions"]
     assert len(predicted) == len(shop["items"])
     agree = sum(p["category"] == p["recorded"] for p in predicted) / len(predicted)
     assert agree > 0.8  # titles name their product: the out-of-fold prediction mostly matches the catalogue

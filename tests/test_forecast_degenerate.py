@@ -70,3 +70,17 @@ def test_reorder_list_carries_the_forecast_warnings_and_progress(shop):
     fractions = [done for _, done in steps]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(step.startswith("backtest from") for step, _ in steps)
+
+
+def test_the_rest_route_says_the_same(shop):
+    from fastapi.testclient import TestClient
+
+    from shoplens.serve import create_app
+
+    shop.close()
+    with TestClient(create_app(shop.path)) as client:
+        reply = client.get("/forecast", params={"level": "item", "horizon": 7, "series": "new4"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert "2 of 4 series have less than 14 periods" in body["warnings"][0]
+    assert body["series_model"] == "mean" and {r["unique_id"] for r in body["fallbacks"]} == {"new10", "new4"}

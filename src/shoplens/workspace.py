@@ -184,3 +184,39 @@ class Workspace:
         if not folder.is_dir():
             raise WorkspaceError(f"{pointer} names {name}, which is not a folder in {base}")
         return folder
+
+    # Predicted categories (`shoplens categorize WS --write`): a derived table, not a canonical one — ingest
+    # never writes it, and a new prediction for an item replaces its old one.
+    PREDICTED_CATEGORIES = "predicted_categories"
+
+    def save_predicted_categories(self, predictions: pd.DataFrame, model: str) -> int:
+        """Store item_id, category and score (the prediction's confidence) per item, with the model's name and
+        the time, replacing earlier predictions for the same items (one transaction); returns the rows written."""
+        rows = pd.DataFrame({"item_id": predictions["item_id"].astype(str),
+                             "category": predictions["category"].astype(str),
+                             "score": pd.to_numeric(predictions["confidence"], errors="coerce").astype("float64"),
+                             "model": model, "predicted_at": pd.Timestamp.now().floor("s")})
+        con = self.connect()
+        con.execute(f"""CREATE TABLE IF NOT EXISTS {self.PREDICTED_CATEGORIES} (item_id VARCHAR PRIMARY KEY,
+                        category VARCHAR, score DOUBLE, model VARCHAR, predicted_at TIMESTAMP)""")
+        con.register("_predicted_categories", rows)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"DELETE FROM {self.PREDICTED_CATEGORIES} WHERE item_id IN "
+                        "(SELECT item_id FROM _predicted_categories)")
+            con.execute(f"INSERT INTO {self.PREDICTED_CATEGORIES} SELECT item_id, category, score, model, predicted_at "
+                        "FROM _predicted_categories")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("_predicted_categories")
+        return len(rows)
+
+    def predicted_categories(self) -> pd.DataFrame:
+        """The stored predictions (item_id, category, score, model, predicted_at); empty when none were written."""
+        con = self.connect()
+        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [self.PREDICTED_CATEGORIES]).fetchall():
+            return pd.DataFrame(columns=["item_id", "category", "score", "model", "predicted_at"])
+        return con.execute(f"SELECT * FROM {self.PREDICTED_CATEGORIES} ORDER BY item_id").df()

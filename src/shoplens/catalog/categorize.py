@@ -14,13 +14,21 @@ level 1 can be confident when the leaf is not. Why leaves and not one model per 
 the leaf model's derived level-1/level-2 accuracy matched or beat separate per-level models (bench/categorize.py).
 
 Persisted as JSON (settings, classes, vocabularies) + npz (weights): no pickle.
+
+Too little labelled data is said, never hidden (`choose_categorizer`, used by `categorize_workspace` and the
+REST route): a category with fewer than MIN_PER_CATEGORY labelled items is named as unreliable and its
+predictions are marked `reliable = False`; when most leaf categories are that thin the model learns only the
+levels the data supports (e.g. level 1), and when even the top level is that thin it falls back to the
+category of the most similar labelled title (`NearestTitle`). A model that puts every item in one category
+is said too. The result's `attrs` carry `model` (its name) and `warnings`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,6 +44,10 @@ from shoplens.text.encoders import as_text
 SEPARATOR = " > "
 MODEL_FILE = "categorizer.json"
 WEIGHTS_FILE = "categorizer.npz"
+MIN_PER_CATEGORY = 5  # labelled items a category needs: one held out for calibration, one per fold of --all
+MAX_THIN_SHARE = 0.5  # more thin categories than this at a level: learn a coarser level (or nearest title)
+LEAF_MODEL = "TF-IDF + LinearSVC"
+NEAREST_MODEL = "nearest labelled title (fallback)"
 
 
 def _brand_token(brand: str) -> list[str]:
@@ -199,23 +211,116 @@ class CategoryClassifier(BaseEstimator, ClassifierMixin):
         return model
 
 
+class NearestTitle:
+    """The category of the most similar labelled title (TF-IDF cosine of title + brand): a fallback for
+    catalogues with too few labelled items per category to train and calibrate a classifier. Its confidence is
+    that similarity, not a probability, so every prediction is low-confidence."""
+
+    def __init__(self, levels: int = 3, max_chars: int = 500):
+        self.levels = levels
+        self.max_chars = max_chars
+
+    def fit(self, titles, categories, brands=None) -> NearestTitle:
+        texts = [f"{t} {b}".strip() for t, b in zip(_texts(titles), _brands(brands, len(titles)))]
+        self.features_ = LexicalFeatures((1, 2), (2, 4), char_analyzer="char_wb", min_df=1, max_chars=self.max_chars)
+        self.matrix_ = self.features_.fit_transform(texts)
+        self.paths_ = np.array([_normalise_path(c, self.levels) for c in categories], dtype=object)
+        return self
+
+    def predict_frame(self, titles, brands=None) -> pd.DataFrame:
+        texts = [f"{t} {b}".strip() for t, b in zip(_texts(titles), _brands(brands, len(titles)))]
+        # the mean of the word and the character blocks' cosines (each block is L2-normalised): 0..1
+        similarity = (self.features_.transform(texts) @ self.matrix_.T).toarray() / len(self.features_.vectorizers)
+        best = similarity.argmax(axis=1)
+        score = similarity[np.arange(len(texts)), best]
+        paths = [p.split(SEPARATOR) for p in self.paths_[best]]
+        depth = max(len(p.split(SEPARATOR)) for p in self.paths_)
+        frame = pd.DataFrame({"category": self.paths_[best].astype(str)})
+        for level in range(depth):
+            frame[f"level_{level + 1}"] = [p[level] if len(p) > level else "" for p in paths]
+            frame[f"confidence_{level + 1}"] = score
+        frame["confidence"] = score
+        frame["low_confidence"] = True
+        return frame
+
+
+class Choice(NamedTuple):
+    make_model: Callable[[], object]  # a fresh, unfitted model
+    name: str  # what the result says it used
+    levels: int  # the depth it predicts to
+    warnings: list[str]
+    thin: list[str]  # categories (at `levels`) with fewer than MIN_PER_CATEGORY labelled items
+
+
+def choose_categorizer(categories, levels: int = 3, **params) -> Choice:
+    """The model the labelled items can support, with the warnings that say why.
+
+    The leaf classifier when at most MAX_THIN_SHARE of the leaf categories have fewer than MIN_PER_CATEGORY
+    labelled items; else the same classifier on the deepest level where that holds; else `NearestTitle`.
+    The categories still thin at the chosen level are named in a warning (their predictions are unreliable)."""
+    paths = [_normalise_path(c, levels) for c in categories]
+    depth = max(len(p.split(SEPARATOR)) for p in paths)
+    leaves = len(set(paths))
+    for level in range(depth, 0, -1):
+        counts = pd.Series([SEPARATOR.join(p.split(SEPARATOR)[:level]) for p in paths]).value_counts()
+        thin = counts[counts < MIN_PER_CATEGORY]
+        if len(counts) >= 2 and len(thin) <= MAX_THIN_SHARE * len(counts):
+            break
+    else:
+        counts = pd.Series(paths).value_counts()
+        thin = counts[counts < MIN_PER_CATEGORY]
+        warning = (f"too few labelled items to learn categories: {len(paths)} items in {leaves} categories, and "
+                   f"{len(thin)} of them have fewer than {MIN_PER_CATEGORY} (the least a category needs; at the top "
+                   f"level too); each item gets the category of the most similar labelled title instead")
+        return Choice(lambda: NearestTitle(levels=levels, max_chars=params.get("max_chars", 500)), NEAREST_MODEL,
+                      levels, [warning], thin.index.tolist())
+    warnings = []
+    name = LEAF_MODEL
+    if level < depth:
+        name = f"{LEAF_MODEL}, level {level} only (fallback)"
+        warnings.append(f"most of the {leaves} leaf categories have fewer than {MIN_PER_CATEGORY} labelled items "
+                        f"(the least a category needs): predicting only to level {level}, where most have enough")
+    if len(thin):
+        shown = ", ".join(map(str, thin.index[:10])) + (f" and {len(thin) - 10} more" if len(thin) > 10 else "")
+        warnings.append(f"{len(thin)} of {len(counts)} categories have fewer than {MIN_PER_CATEGORY} labelled items "
+                        f"(the least a category needs), so predictions into them are unreliable (reliable = false): "
+                        f"{shown}")
+    return Choice(lambda: CategoryClassifier(**{**params, "levels": level}), name, level, warnings,
+                  thin.index.tolist())
+
+
+def one_category_warning(predicted: pd.Series, known: int) -> str | None:
+    """A warning when a model that learnt `known` categories put every one of several items into one."""
+    if len(predicted) >= MIN_PER_CATEGORY and known >= 2 and predicted.nunique() == 1:
+        return (f"every one of the {len(predicted):,} items was put in one category ({predicted.iloc[0]}) out of "
+                f"{known} learnt: the model does not tell the categories apart on these titles")
+    return None
+
+
 def categorize_workspace(ws, only_missing: bool = True, folds: int = 5, **params) -> pd.DataFrame:
     """Predict categories for a workspace's items (what `shoplens categorize WS` prints).
 
-    Learns from the items that have a category (`params` go to `CategoryClassifier`) and predicts those without
-    one; with `only_missing=False` it also re-predicts every categorised item out of fold (`folds`-fold
-    cross-fitting, so no item is judged by a model that saw its label). `recorded` and `agrees` then show where
-    catalogue and model disagree: with `low_confidence`, the list of items a human should check."""
+    Learns from the items that have a category (`params` go to `CategoryClassifier`; which model the labelled
+    items support: `choose_categorizer`) and predicts those without one; with `only_missing=False` it also
+    re-predicts every categorised item out of fold (`folds`-fold cross-fitting, so no item is judged by a model
+    that saw its label). `recorded` and `agrees` then show where catalogue and model disagree: with
+    `low_confidence`, the list of items a human should check. `reliable` is False for predictions into a
+    category with too few labelled items. attrs: `model` (the name of the model used), `warnings`,
+    `unreliable_categories`."""
     items = ws.table("items").reset_index(drop=True)
     has_category = (items["category"].notna() & (items["category"].astype(str).str.strip() != "")).to_numpy()
     brands = items["brand"] if "brand" in items else pd.Series([None] * len(items))
     labelled = items[has_category]
     if labelled["category"].nunique() < 2:
         raise ValueError("need items in at least two categories to learn from")
+    choice = choose_categorizer(labelled["category"], params.pop("levels", 3), **params)
+    warnings = list(choice.warnings)
+    learnt = set()  # the categories the fitted models can predict
 
     def fit_predict(train_rows: np.ndarray, predict_rows: np.ndarray) -> pd.DataFrame:
-        model = CategoryClassifier(**params).fit(items["title"][train_rows], items["category"][train_rows],
-                                                 brands=brands[train_rows])
+        model = choice.make_model().fit(items["title"][train_rows], items["category"][train_rows],
+                                        brands=brands[train_rows])
+        learnt.update(model.classes_ if hasattr(model, "classes_") else model.paths_)
         return model.predict_frame(items["title"][predict_rows], brands[predict_rows]).set_index(predict_rows)
 
     parts = []
@@ -227,15 +332,22 @@ def categorize_workspace(ws, only_missing: bool = True, folds: int = 5, **params
         for fold in range(folds):
             parts.append(fit_predict(labelled_rows[fold_of != fold], labelled_rows[fold_of == fold]))
     if not parts:
-        return pd.DataFrame(columns=["item_id", "title", "category", "confidence", "low_confidence"])
-    frame = pd.concat(parts).sort_index()
-    frame.insert(0, "title", items["title"][frame.index].to_numpy())
-    frame.insert(0, "item_id", items["item_id"][frame.index].astype(str).to_numpy())
-    if not only_missing:
-        frame["recorded"] = [_normalise_path(c, params.get("levels", 3)) if has else "" for c, has in
-                             zip(items["category"][frame.index], has_category[frame.index])]
-        frame["agrees"] = frame["category"] == frame["recorded"]
-    return frame.reset_index(drop=True)
+        frame = pd.DataFrame(columns=["item_id", "title", "category", "confidence", "low_confidence", "reliable"])
+    else:
+        frame = pd.concat(parts).sort_index()
+        frame.insert(0, "title", items["title"][frame.index].to_numpy())
+        frame.insert(0, "item_id", items["item_id"][frame.index].astype(str).to_numpy())
+        frame["reliable"] = ~frame["category"].isin(choice.thin) & (choice.name != NEAREST_MODEL)
+        if not only_missing:
+            frame["recorded"] = [_normalise_path(c, choice.levels) if has else "" for c, has in
+                                 zip(items["category"][frame.index], has_category[frame.index])]
+            frame["agrees"] = frame["category"] == frame["recorded"]
+        frame = frame.reset_index(drop=True)
+        degenerate = one_category_warning(frame["category"], len(learnt))
+        if degenerate:
+            warnings.append(degenerate)
+    frame.attrs.update(model=choice.name, warnings=warnings, unreliable_categories=[str(c) for c in choice.thin])
+    return frame
 
 
 def _log_softmax(scores: np.ndarray) -> np.ndarray:

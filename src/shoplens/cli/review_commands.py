@@ -62,32 +62,45 @@ def _print_review_summary(summary: dict) -> None:
 @app.command()
 def categorize(workspace: Path = typer.Argument(..., help="workspace folder"),
                all_items: bool = typer.Option(False, "--all", help="re-predict every item (out of fold) to find mislabelled ones"),
-               top: int = typer.Option(20, help="rows to show"),
+               write: bool = typer.Option(False, "--write", help="store the predictions in the workspace (table "
+                                          "predicted_categories: item_id, category, score, model, predicted_at)"),
+               top: int = typer.Option(20, "--top", "-k", help="rows to show"),
                out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-               as_json: bool = typer.Option(False, "--json")):
-    """Title -> category path with a confidence per level; low-confidence items listed for review."""
+               as_json: bool = typer.Option(False, "--json", help="one JSON document: model, warnings, predictions")):
+    """Title -> category path with a confidence per level; low-confidence items listed for review. Categories
+    with too few labelled items are named in a warning, with the model that could be learnt instead."""
     from shoplens.catalog import categorize_workspace
+    from shoplens.cli.progress import print_warnings
 
+    if top < 1:
+        fail(f"--top must be at least 1, got {top}")
     check_out(out)
     with open_workspace(workspace) as ws:
         try:
             result = categorize_workspace(ws, only_missing=not all_items)
         except ValueError as e:
             fail(str(e))
+        stored = ws.save_predicted_categories(result, result.attrs["model"]) if write and len(result) else 0
+    print_warnings(result.attrs["warnings"])
     write_out(result, out, as_json)
     if as_json:
-        print_json(result)
+        print_json({"model": result.attrs["model"], "warnings": result.attrs["warnings"],
+                    "unreliable_categories": result.attrs["unreliable_categories"], "stored": stored,
+                    "predictions": result})
         return
     if result.empty:
         console.print("every item has a category; --all re-predicts them all (out of fold) to find mislabelled ones", markup=False)
         return
-    shown = [c for c in ("item_id", "title", "category", "confidence", "low_confidence", "recorded", "agrees") if c in result]
+    shown = [c for c in ("item_id", "title", "category", "confidence", "low_confidence", "reliable", "recorded", "agrees")
+             if c in result]
     low = result["low_confidence"].astype(bool)
     print_table(result.loc[low.sort_values(ascending=False, kind="stable").index, shown], limit=top,
-                title=f"{len(result):,} items categorised (low-confidence first)")
+                title=f"{len(result):,} items categorised by {result.attrs['model']} (low-confidence first)")
     console.print(f"{int(low.sum()):,} low-confidence items for human review", markup=False)
     if "agrees" in result:
         console.print(f"{int((~result['agrees'].astype(bool)).sum()):,} items whose recorded category differs from the prediction", markup=False)
+    if write:
+        console.print(f"stored {stored:,} predictions in the workspace (table predicted_categories)", markup=False)
 
 
 def _suite(module_name: str, doc: str):

@@ -6,7 +6,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from shoplens.catalog.categorize import CategoryClassifier
+from shoplens.catalog.categorize import NEAREST_MODEL, choose_categorizer, one_category_warning
 from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
@@ -25,28 +25,37 @@ class CategorizeRequest(BaseModel):
 
 
 def _fit_categorizer(ws):
-    """A classifier learnt from the workspace's items that have a category."""
+    """The model the workspace's categorised items support (`choose_categorizer`), fitted on them, with its
+    name, its warnings and the categories too thin to trust."""
     items = ws.table("items")
     labelled = items[items["category"].notna() & (items["category"].astype(str).str.strip() != "")]
     if labelled["category"].nunique() < 2:
         raise ValueError("the workspace needs items in at least two categories to learn from")
     brands = labelled["brand"] if "brand" in labelled else None
-    return CategoryClassifier().fit(labelled["title"], labelled["category"], brands=brands)
+    choice = choose_categorizer(labelled["category"])
+    return choice, choice.make_model().fit(labelled["title"], labelled["category"], brands=brands)
 
 
 @router.post("/categorize")
 def categorize(body: CategorizeRequest, service: Service = Depends(get_service)) -> dict:
     """Predict categories for titles, with a model learnt from the workspace's categorised items (refitted
-    when the items table changes). Low-confidence predictions are flagged for human review."""
+    when the items table changes). Low-confidence predictions are flagged for human review; `warnings` says
+    what the labelled items cannot support (too few per category: `model` names the fallback used, and
+    predictions into a thin category have `reliable` false), as `shoplens catalog categorize` does."""
     try:
-        model = service.cached(("categorizer",), ("items",), _fit_categorizer)
+        choice, model = service.cached(("categorizer",), ("items",), _fit_categorizer)
     except ValueError as error:
         raise HTTPException(409, str(error)) from None
     titles = pd.Series([item.title for item in body.items])
     brands = pd.Series([item.brand for item in body.items])
     frame = model.predict_frame(titles, brands)
     frame.insert(0, "title", titles)
-    return {"predictions": json_ready(frame.to_dict(orient="records"))}
+    frame["reliable"] = ~frame["category"].isin(choice.thin) & (choice.name != NEAREST_MODEL)
+    learnt = model.classes_ if hasattr(model, "classes_") else set(model.paths_)
+    degenerate = one_category_warning(frame["category"], len(learnt))
+    return {"model": choice.name, "warnings": [*choice.warnings, *([degenerate] if degenerate else [])],
+            "unreliable_categories": [str(c) for c in choice.thin],
+            "predictions": json_ready(frame.to_dict(orient="records"))}
 
 
 @router.get("/items")
