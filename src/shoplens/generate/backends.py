@@ -86,13 +86,15 @@ class LlamaCppGenerator:
     threads: CPU threads (default $SHOPLENS_LLM_THREADS, else all cores). Loads on the first request.
     xllamacpp also serves the OpenAI HTTP API on loopback while loaded (`listening_address`)."""
 
-    def __init__(self, model: str | Path | None = None, *, threads: int | None = None, n_ctx: int = 2048):
+    def __init__(self, model: str | Path | None = None, *, threads: int | None = None, n_ctx: int = 2048,
+                 port: int | None = None):
         self.model_file = model_path(None if model is None else str(model))
         self.name = self.model_file.stem
         self.threads = default_threads() if threads is None else int(threads)
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         self.n_ctx = n_ctx
+        self.port = port  # of the loopback HTTP API; None: any free port
         self.usage = _new_usage()
         self._server = None
         self._lock = threading.Lock()
@@ -110,6 +112,8 @@ class LlamaCppGenerator:
             params.cpuparams_batch.n_threads = self.threads
             params.n_parallel = 1
             params.warmup = False
+            if self.port is not None:
+                params.port = int(self.port)
             params.verbosity = -1  # llama.cpp logs to stderr otherwise, on every request
             self._server = xllamacpp.Server(params)
         return self._server
