@@ -173,7 +173,7 @@ class AspectExtractor:
                 mentions += [(aspect, term, clause) for aspect, term in self._aspects_in(clause)]
             found.append(mentions)
         clauses = sorted({clause for mentions in found for _, _, clause in mentions})
-        polarity = dict(zip(clauses, self._polarities(clauses)))
+        polarity = dict(zip(clauses, self.clause_polarities(clauses)))
         return [[Mention(a, t, polarity[c], c) for a, t, c in mentions] for mentions in found]
 
     def _aspects_in(self, clause: str) -> list[tuple[str, str]]:
@@ -192,7 +192,8 @@ class AspectExtractor:
                 seen[aspect] = term
         return list(seen.items())
 
-    def _polarities(self, clauses: list[str]) -> list[int]:
+    def clause_polarities(self, clauses: list[str]) -> list[int]:
+        """+1 / -1 / 0 of each clause: the sentiment model when there is one, else the lexicon."""
         if not clauses:
             return []
         if self.sentiment is None:
