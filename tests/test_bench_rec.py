@@ -87,7 +87,7 @@ def test_each_run_records_why_it_stopped(sequences_file):
     assert capped.metrics["sasrec"]["epochs_run"] == [1]
     assert capped.metrics["sasrec"]["params"]["max_seconds"] == 1e-9
     patient = run(str(sequences_file), model="sasrec", seeds=(0,),
-                  params={"sasrec": {"dim": 8, "max_epochs": 50, "patience": 1, "lr": 0.5}})
+                  params={"sasrec": {"dim": 8, "max_epochs": 50, "patience": 1, "patience_steps": 0, "lr": 0.5}})
     log = patient.metrics["sasrec"]
     assert log["stopped_by"] == ["patience"] and log["epochs_run"][0] == log["best_epochs"][0] + 1
 
@@ -99,6 +99,10 @@ def test_each_run_records_why_it_stopped(sequences_file):
     ("--device", "tpu", "--device must be cpu or cuda"),
     ("--seeds", "0", "--seeds must be at least 1"),
     ("--protocol", "sampled50", "--protocol must be full or sampled99"),
+    ("--budget-minutes", "-1", "--budget-minutes must be 0 or a positive number"),
+    ("--published", "NDCG@11=0.03", "unknown metric 'NDCG@11'"),
+    ("--published", "NDCG@10=abc", "NDCG@10 needs a number"),
+    ("--published", "NDCG@10=3", "NDCG@10 must be between 0 and 1"),
 ])
 def test_bad_options_are_refused_and_nothing_is_written(sequences_file, tmp_path, option, value, message):
     out = tmp_path / "r.json"
@@ -120,9 +124,28 @@ def test_progress_after_each_seed_keeps_what_finished(sequences_file):
 def test_the_cli_rewrites_out_after_each_seed(sequences_file, tmp_path):
     out = tmp_path / "r.json"
     result = runner.invoke(app, ["bench", "rec", "--dataset", str(sequences_file), "--model", "sasrec",
-                                 "--seeds", "2", "--max-seconds", "5", "--out", str(out)])
+                                 "--seeds", "2", "--max-seconds", "5", "--budget-minutes", "0", "--out", str(out)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert [(p["metrics"]["complete"], p["metrics"]["sasrec"]["seeds"]) for p in lines] == [(False, [0]),
                                                                                              (True, [0, 1])]
     assert json.loads(out.read_text())["metrics"] == lines[-1]["metrics"]
+
+
+def test_a_published_reference_is_shown_beside_the_results(sequences_file, tmp_path):
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["bench", "rec", "--dataset", str(sequences_file), "--model", "popularity",
+                                 "--seeds", "1", "--published", "NDCG@10=0.039,HR@10=0.07", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    saved = json.loads(out.read_text())
+    assert saved["baselines"]["published (given)"] == {"NDCG@10": 0.039, "HR@10": 0.07}
+    assert {"model": "published (given)", "NDCG@10": "0.0390", "HR@10": "0.0700"} in saved["rows"]
+
+
+def test_the_default_bench_searches_settings_on_validation_and_says_what_it_chose(sequences_file):
+    result = run(str(sequences_file), model="sasrec", seeds=(0,), budget_minutes=0.05,
+                 params={"sasrec": {"dim": 8, "max_epochs": 3}})
+    summary = result.metrics["sasrec"]
+    assert result.metrics["budget_minutes"] == 0.05
+    assert len(summary["chosen"]) == 1 and summary["chosen"][0] in {e["name"] for e in summary["search"][0]}
+    assert summary["chosen"][0] in summary["reasons"][0]

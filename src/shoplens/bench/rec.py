@@ -24,7 +24,7 @@ import torch
 
 from shoplens.bench.harness import BenchResult
 from shoplens.config import data_root
-from shoplens.recommend import MODELS
+from shoplens.recommend import MODELS, SEQUENCE_MODELS
 from shoplens.recommend.evaluate import evaluate, leave_one_out, sample_negatives
 
 # (HR@10, NDCG@10) read from the S3-Rec repository's tables (data/s3rec-amazon/README.md)
@@ -39,21 +39,15 @@ PUBLISHED = {
              "sampled99": {"PopRec": (0.3609, 0.2007), "SASRec": (0.7373, 0.4642), "BERT4Rec": (0.7597, 0.4778), "GRU4Rec": (0.7265, 0.4375), "S3-Rec": (0.7725, 0.4934)}},
 }
 
-# Sequence models: SASRec's usual settings with full cross-entropy, early-stopped on validation (the variants once
-# compared on Beauty validation came from a script outside the repository; their results were removed).
+# Sequence models: the classes' own defaults (the same as `shoplens fit` uses), early-stopped on validation.
 # Baselines: common defaults, not tuned.
 PARAMS = {
     "popularity": {},
     "itemknn": {"n_neighbors": 100},
     "als": {"factors": 64, "regularization": 0.01, "alpha": 10.0, "iterations": 15},
     "bpr": {"factors": 64, "learning_rate": 0.05, "regularization": 0.01, "iterations": 100},
-    "sasrec": {"max_len": 50, "dim": 64, "n_blocks": 2, "n_heads": 1, "dropout": 0.3, "loss": "ce", "lr": 2e-3,
-               "batch_size": 256, "max_epochs": 200, "patience": 6},
-    "hstu": {"max_len": 50, "dim": 64, "n_blocks": 2, "n_heads": 1, "dropout": 0.3, "loss": "ce", "lr": 2e-3,
-             "batch_size": 256, "max_epochs": 200, "patience": 6},
 }
 QUICK = {"users": 1500, "seeds": (0,), "sequence_params": {"max_epochs": 2, "dim": 32}, "bpr": {"iterations": 10}}
-SEQUENCE_MODELS = ("sasrec", "hstu")
 TEST_NEGATIVES_SEED, VALID_NEGATIVES_SEED = 0, 1  # sampled99: the validation negatives are a separate draw
 HEADLINE = ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR", "coverage@10")
 
@@ -118,11 +112,12 @@ def validation_negatives(split, n_items, n_negatives=99, seed=VALID_NEGATIVES_SE
 
 
 def fit_and_score(name, split, n_items, protocol, negatives, seed, params, times=None, valid_negatives=None,
-                  actions=None):
+                  actions=None, budget_minutes=None):
     """Train one model with one seed; return (test metrics, training seconds, training log or None).
     `times` / `actions`: per-user event times and event-type codes aligned with the sequences, for the sequence
     models. `valid_negatives`: early-stop the sequence models on the validation item ranked against these
-    (sampled protocol) instead of against all items."""
+    (sampled protocol) instead of against all items. `budget_minutes`: choose the sequence model's settings by
+    `BudgetedSearch` within that time (None or 0: train `params` as given)."""
     cls = MODELS[name]
     kwargs = dict(params)
     if "seed" in cls().get_params():
@@ -135,15 +130,29 @@ def fit_and_score(name, split, n_items, protocol, negatives, seed, params, times
             train_context[key] = [p[:-2] if len(p) >= 3 else p for p in per_user]
             valid_context[key], test_context[key] = [p[:-2] for p in full], [p[:-1] for p in full]
     started = time.perf_counter()
+    search = None
     if name in SEQUENCE_MODELS:
         valid = (split.valid_history, split.valid_target, valid_context.get("times"), valid_context.get("actions"))
-        model.fit(split.train, n_items, valid=valid, valid_negatives=valid_negatives, **train_context)
+        if budget_minutes:
+            from shoplens.recommend.tuning import BudgetedSearch
+
+            base = {k: v for k, v in kwargs.items() if k not in ("seed", "device", "verbose")}
+            search = BudgetedSearch(name, budget_minutes, params=base, seed=seed, device=kwargs.get("device", "cpu"),
+                                    verbose=kwargs.get("verbose", False))
+            model = search.fit(split.train, n_items, valid=valid, valid_negatives=valid_negatives,
+                               **train_context).best_estimator_
+        else:
+            model.fit(split.train, n_items, valid=valid, valid_negatives=valid_negatives, **train_context)
     else:
         model.fit(split.train, n_items)
     seconds = time.perf_counter() - started
     metrics = evaluate(model, split.test_history, split.test_target, protocol=protocol, negatives=negatives,
                        users=split.users, **test_context)
-    return metrics, seconds, getattr(model, "training_log_", None)
+    log = getattr(model, "training_log_", None)
+    if search is not None:
+        log = {**log, "search": search.search_log_, "chosen": search.best_name_, "chosen_params": search.best_params_,
+               "reason": search.reason_}
+    return metrics, seconds, log
 
 
 def summarize(model_name, runs, seeds, params) -> tuple[dict, dict]:
@@ -158,23 +167,19 @@ def summarize(model_name, runs, seeds, params) -> tuple[dict, dict]:
         summary["seconds_per_epoch"] = float(np.mean([log["seconds_per_epoch"] for log in logs]))
         summary["best_epochs"] = [log["best_epoch"] for log in logs]
         summary["epochs_run"] = [len(log["epochs"]) for log in logs]
-        summary["stopped_by"] = [stopped_by(log, params) for log in logs]
+        summary["stopped_by"] = [log["stopped_by"] for log in logs]
         summary["valid_NDCG@10"] = float(np.mean([log["best_valid_ndcg10"] for log in logs]))
         summary["valid_protocol"] = logs[0].get("valid_protocol")
+        if "search" in logs[0]:
+            summary["chosen"] = [log["chosen"] for log in logs]
+            summary["search"] = [log["search"] for log in logs]
+            summary["reasons"] = [log["reason"] for log in logs]
     summary["seeds"], summary["params"] = list(seeds), params
     row = {"model": model_name, "seeds": len(seeds),
            **{k: f"{summary[k]:.4f} ± {summary[k + '_std']:.4f}" for k in ("HR@10", "NDCG@10")},
            "HR@20": summary["HR@20"], "NDCG@20": summary["NDCG@20"], "MRR": summary["MRR"],
            "coverage@10": summary["coverage@10"], "train s": summary["train_seconds"]}
     return summary, row
-
-
-def stopped_by(log: dict, params: dict) -> str:
-    """Why a sequence model's training ended: "patience", "max_epochs" or "max_seconds" (the time cap)."""
-    epochs = len(log["epochs"])
-    if epochs - log["best_epoch"] >= params["patience"]:
-        return "patience"
-    return "max_epochs" if epochs >= params["max_epochs"] else "max_seconds"
 
 
 def describe_protocol(protocol: str, negatives_source: str, names, select_on: str) -> str:
@@ -198,12 +203,17 @@ def describe_protocol(protocol: str, negatives_source: str, names, select_on: st
 
 def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="full", negatives=None, quick=False,
         seeds=(0, 1, 2), data=None, params: dict | None = None, device: str = "cpu",
-        select_on: str | None = None, max_seconds: float | None = None,
+        select_on: str | None = None, max_seconds: float | None = None, budget_minutes: float | None = None,
+        published: dict[str, float] | None = None, verbose: bool = False,
         on_progress: Callable[[BenchResult], None] | None = None) -> BenchResult:
     """Train and evaluate `model` ("all" = every model) on `dataset`; see the module docstring.
     `params` overrides hyper-parameters per model name, e.g. {"sasrec": {"dropout": 0.5}}.
     `select_on`: the validation protocol of early stopping, "full" or "sampled99" (default: `protocol`).
     `max_seconds`: a wall-clock cap on each sequence-model training run (default: none; training ends by patience).
+    `budget_minutes`: per seed, choose each sequence model's settings on validation within this time
+    (`shoplens.recommend.tuning`; None or 0: the model's defaults, trained once).
+    `published`: a reference for a dataset of the user's own, e.g. {"NDCG@10": 0.039}, shown as a row "published
+    (given)" (the S3-Rec sets carry theirs). `verbose`: a line per epoch and per search rung, on stderr.
     `on_progress(result)`: called after every seed but the last with the result so far (`metrics["complete"]` is
     False; each model's `seeds` lists the seeds finished), so a long run that is stopped keeps what it finished."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -235,12 +245,14 @@ def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="fu
     result.metrics["test_targets_never_seen_in_training"] = int((~trained[split.test_target]).sum())
     result.metrics["device"] = torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu"
     result.metrics["quick"] = quick
+    result.metrics["budget_minutes"] = budget_minutes
     result.metrics["complete"] = False  # until every model has run every seed
     rows = {}
     for model_name in names:
-        model_params = {**PARAMS.get(model_name, {}), **(params or {}).get(model_name, {})}
+        defaults = {k: v for k, v in MODELS[model_name]().get_params().items() if k not in ("seed", "verbose")}
+        model_params = {**defaults, **PARAMS.get(model_name, {}), **(params or {}).get(model_name, {})}
         if model_name in SEQUENCE_MODELS:
-            model_params["device"] = device
+            model_params["device"], model_params["verbose"] = device, verbose
             if max_seconds is not None:
                 model_params["max_seconds"] = max_seconds
         if quick:
@@ -249,17 +261,19 @@ def run(dataset="s3rec-amazon/Beauty", format=None, model="sasrec", protocol="fu
         runs = []
         for seed in model_seeds:
             runs.append(fit_and_score(model_name, split, n_items, protocol, negatives, seed, model_params, times,
-                                      valid_negatives))
+                                      valid_negatives, budget_minutes=budget_minutes))
             result.metrics[model_name], rows[model_name] = summarize(model_name, runs, model_seeds[:len(runs)],
                                                                      model_params)
             result.rows, result.seconds = list(rows.values()), time.perf_counter() - started
             last = model_name == names[-1] and len(runs) == len(model_seeds)
             if on_progress is not None and not last:
                 on_progress(result)
-    published = PUBLISHED.get(name, {}).get(protocol, {})
-    result.baselines = {f"published {m}": {"HR@10": hr, "NDCG@10": ndcg} for m, (hr, ndcg) in published.items()}
-    for m, (hr, ndcg) in published.items():
-        result.rows.append({"model": f"published {m}", "HR@10": f"{hr:.4f}", "NDCG@10": f"{ndcg:.4f}"})
+    known = PUBLISHED.get(name, {}).get(protocol, {})
+    result.baselines = {f"published {m}": {"HR@10": hr, "NDCG@10": ndcg} for m, (hr, ndcg) in known.items()}
+    if published:
+        result.baselines["published (given)"] = dict(published)
+    for m, values in result.baselines.items():
+        result.rows.append({"model": m, **{k: f"{v:.4f}" for k, v in values.items()}})
     result.metrics["complete"] = True
     result.seconds = time.perf_counter() - started
     return result

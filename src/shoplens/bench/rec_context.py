@@ -55,7 +55,7 @@ def run(seeds=(0, 1, 2), quick: bool = False, simulator_seed: int = 0, device: s
                          "leave-one-out over collapsed event sequences, full ranking over all items; "
                          "early stopping on validation NDCG@10")
     for variant, (model, use_times, use_actions) in VARIANTS.items():
-        params = dict(PARAMS[model])
+        params = dict(PARAMS.get(model, {}))
         if model in ("sasrec", "hstu"):
             params.update(SEQUENCE_PARAMS, device=device)
             if quick:

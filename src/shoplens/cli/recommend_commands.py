@@ -241,6 +241,10 @@ def bench_rec(dataset: str = typer.Option("s3rec-amazon/Beauty", help="NAME[/SUB
                                                       "sampled99 (default: the --protocol)"),
               max_seconds: Optional[float] = typer.Option(None, help="cap each SASRec/HSTU training run at this many "
                                                           "seconds (default: no cap; training ends by patience)"),
+              budget_minutes: float = typer.Option(20.0, help="per seed, choose each sequence model's settings on "
+                                                   "validation within this many minutes (0: the defaults, trained once)"),
+              published: Optional[str] = typer.Option(None, help="a published reference for your own set, shown "
+                                                      "beside the results, e.g. NDCG@10=0.039,HR@10=0.07"),
               quick: bool = typer.Option(False, help="a small slice, a few epochs (< 60 s)"),
               data: Optional[Path] = typer.Option(None, "--data"),
               out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
@@ -260,6 +264,9 @@ def bench_rec(dataset: str = typer.Option("s3rec-amazon/Beauty", help="NAME[/SUB
         fail(f"--seeds must be at least 1, got {seeds}")
     if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
         fail(f"--max-seconds must be a positive number of seconds, got {max_seconds}")
+    reference = _published(published)
+    if not (math.isfinite(budget_minutes) and budget_minutes >= 0):
+        fail(f"--budget-minutes must be 0 or a positive number of minutes, got {budget_minutes}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         fail(f"--device {device}: no CUDA device is available here (torch {torch.__version__})")
     if device != "cpu" and not device.startswith("cuda"):
@@ -267,7 +274,27 @@ def bench_rec(dataset: str = typer.Option("s3rec-amazon/Beauty", help="NAME[/SUB
     # after each seed: the table so far, and --out rewritten, so a run stopped early keeps the seeds it finished
     progress = lambda partial: print_result(partial, console, out)
     print_result(suite.run(dataset, fmt, model, protocol, negatives, quick, tuple(range(seeds)), data, device=device,
-                           select_on=select_on, max_seconds=max_seconds, on_progress=progress), console, out)
+                           select_on=select_on, max_seconds=max_seconds, budget_minutes=budget_minutes or None,
+                           published=reference, verbose=True, on_progress=progress), console, out)
+
+
+def _published(text: str | None) -> dict[str, float] | None:
+    """`NDCG@10=0.039,HR@10=0.07` -> {"NDCG@10": 0.039, "HR@10": 0.07}."""
+    if not text:
+        return None
+    reference = {}
+    for part in text.split(","):
+        metric, _, value = part.partition("=")
+        metric = metric.strip()
+        if metric not in ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR"):
+            fail(f"--published {text!r}: unknown metric {metric!r}; expected e.g. NDCG@10=0.039,HR@10=0.07")
+        try:
+            reference[metric] = float(value)
+        except ValueError:
+            fail(f"--published {text!r}: {metric} needs a number, got {value.strip()!r}")
+        if not 0 <= reference[metric] <= 1:
+            fail(f"--published {text!r}: {metric} must be between 0 and 1")
+    return reference
 
 
 @bench_app.command("rec-cold-start")

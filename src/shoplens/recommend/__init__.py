@@ -20,7 +20,8 @@ from shoplens.recommend.evaluate import evaluate, leave_one_out, sample_negative
 # name -> (module, class), as used by `shoplens fit --model NAME` and `bench rec --model NAME`
 MODEL_CLASSES = {"popularity": ("baselines", "Popularity"), "itemknn": ("baselines", "ItemKNN"),
                  "als": ("baselines", "ALS"), "bpr": ("baselines", "BPR"), "sasrec": ("sasrec", "SASRec"),
-                 "hstu": ("hstu", "HSTU")}
+                 "hstu": ("hstu", "HSTU"), "esasrec": ("esasrec", "ESASRec")}
+SEQUENCE_MODELS = ("sasrec", "hstu", "esasrec")  # trained by train.py: validation, early stopping, item text
 
 
 class _LazyModels(Mapping):
@@ -47,5 +48,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'shoplens.recommend' has no attribute {name!r}")
 
 
-__all__ = ["ALS", "BPR", "HSTU", "MODELS", "MODEL_CLASSES", "ItemKNN", "Popularity", "Recommender", "RecommenderBase",
-           "SASRec", "evaluate", "leave_one_out", "load_recommender", "sample_negatives"]
+__all__ = ["ALS", "BPR", "ESASRec", "HSTU", "MODELS", "MODEL_CLASSES", "ItemKNN", "Popularity", "Recommender", "RecommenderBase",
+           "SASRec", "SEQUENCE_MODELS", "evaluate", "leave_one_out", "load_recommender", "sample_negatives"]

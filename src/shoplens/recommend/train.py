@@ -1,6 +1,9 @@
-"""The one training loop shared by the sequence models (SASRec, HSTU).
+"""The one training loop shared by the sequence models (SASRec, HSTU, eSASRec).
 
-Next-item prediction at every position of every training sequence. Losses:
+Next-item prediction at every position of every training sequence. A user's whole history is cut into
+windows of `max_len + 1` items (sliding, one item of overlap), so every item of a long history is a target once
+per epoch, not only the last `max_len` (ml-100k users have ~106 items: one window would drop half the data).
+Losses:
 - "ce": full softmax cross-entropy over ALL items, computed only at non-padded positions.
   Beauty users have ~9 items, so a batch of 128 users gives ~1k real positions instead of
   128 x 50: that is what makes full CE affordable on a CPU (Klenitskiy & Vasilev 2023).
@@ -9,14 +12,20 @@ Next-item prediction at every position of every training sequence. Losses:
   probability raised to beta, which undoes the overconfidence of negative sampling.
 Early stopping on validation NDCG@10 (full ranking; or, when `valid_negatives` are given, the
 validation item ranked against those sampled negatives, as the `sampled99` protocol ranks the test item);
-the best epoch's weights are kept.
+the best epoch's weights are kept. Training stops only when `patience` epochs AND `patience_steps` optimiser
+steps have passed without a new best: on a small set an epoch is a handful of steps and the validation curve is
+noisy, and six epochs of five steps each stopped SASRec long before it had learnt (a 1,100-user music set).
+`batch_size=None` sizes batches to the data: about 32 steps per epoch, between 32 and 256 windows.
 Batches are bucketed by length and padded only to their own longest sequence.
+
+`TrainingRun` trains one epoch at a time, so a settings search (tuning.py) can pause and resume candidates.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -41,27 +50,48 @@ def pad_left(rows: Sequence[np.ndarray], length: int | None = None, value: int =
     return out
 
 
-def training_batches(sequences, max_len, batch_size, rng, times=None, actions=None):
+def training_windows(sequences, max_len: int) -> list[tuple[int, int, int]]:
+    """(user, start, stop) slices of at most max_len + 1 items covering every next-item target of every sequence
+    once: windows end at the sequence's end and step back by max_len (consecutive windows share one item)."""
+    windows = []
+    for user, sequence in enumerate(sequences):
+        stop = len(sequence)
+        while stop >= 2:
+            windows.append((user, max(0, stop - max_len - 1), stop))
+            stop -= max_len
+    return windows
+
+
+def auto_batch_size(n_windows: int) -> int:
+    """About 32 optimiser steps per epoch, within [32, 256] windows per batch."""
+    return int(np.clip(n_windows // 32, 32, 256))
+
+
+def training_batches(sequences, max_len, batch_size, rng, times=None, actions=None, windows=None):
     """Yield (inputs, labels, input_times, input_actions) per batch: inputs are item index + 1 (0 = padding),
     labels the next item's index (-1 = no label); times and actions (event-type codes, 0 = padding) are
-    aligned with the inputs, or None. One window per user: its last max_len + 1 items."""
-    users = [u for u, s in enumerate(sequences) if len(s) >= 2]
-    order = rng.permutation(users)
+    aligned with the inputs, or None. The windows are `training_windows(sequences, max_len)`."""
+    windows = training_windows(sequences, max_len) if windows is None else windows
+    order = rng.permutation(len(windows))
     chunk = batch_size * 32  # sort within chunks so batches hold similar lengths, then shuffle batches
     batches = []
     for start in range(0, len(order), chunk):
-        part = sorted(order[start:start + chunk], key=lambda u: len(sequences[u]))
+        part = sorted(order[start:start + chunk], key=lambda w: windows[w][2] - windows[w][1])
         batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+
+    def cut(per_user, w):
+        user, start, stop = windows[w]
+        return np.asarray(per_user[user][start:stop])
 
     def aligned_inputs(per_user, batch, length):
         if per_user is None:
             return None
-        return pad_left([np.asarray(per_user[u][-(max_len + 1):])[:-1] for u in batch], length)
+        return pad_left([cut(per_user, w)[:-1] for w in batch], length)
 
     for b in rng.permutation(len(batches)):
-        windows = [np.asarray(sequences[u][-(max_len + 1):]) for u in batches[b]]
-        inputs = pad_left([w[:-1] + 1 for w in windows])
-        labels = pad_left([w[1:] for w in windows], inputs.shape[1], value=-1)
+        cuts = [cut(sequences, w) for w in batches[b]]
+        inputs = pad_left([c[:-1] + 1 for c in cuts])
+        labels = pad_left([c[1:] for c in cuts], inputs.shape[1], value=-1)
         length = inputs.shape[1]
         yield inputs, labels, aligned_inputs(times, batches[b], length), aligned_inputs(actions, batches[b], length)
 
@@ -94,54 +124,95 @@ def next_item_loss(hidden, labels, item_matrix, loss="ce", n_negatives=256, gbce
     return -(beta * F.logsigmoid(positive)).mean() - F.logsigmoid(-negative).sum(1).mean()
 
 
-def train_network(network, sequences, *, loss, n_negatives, gbce_t, lr, weight_decay, batch_size, max_len,
-                  max_epochs, patience, validate: Callable[[], float] | None, seed, max_seconds=None,
-                  verbose=True, times=None, actions=None, device="cpu") -> dict:
-    """Adam on next-item loss; after each epoch `validate()` returns NDCG@10 and the best weights are kept."""
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(network.parameters(), lr=lr, weight_decay=weight_decay)
-    log = {"epochs": [], "best_epoch": 0, "best_valid_ndcg10": -1.0}
-    best_state, waited, started = None, 0, time.perf_counter()
-    n_batches = math.ceil(sum(len(s) >= 2 for s in sequences) / batch_size)
-    for epoch in range(1, max_epochs + 1):
-        network.train()
-        epoch_start, total = time.perf_counter(), 0.0
-        bar = tqdm(training_batches(sequences, max_len, batch_size, rng, times, actions), total=n_batches,
-                   desc=f"epoch {epoch}", disable=not verbose, leave=False)
+class TrainingRun:
+    """Adam on next-item loss, one epoch per `epoch()` call; after each epoch `validate()` returns NDCG@10 and
+    the best weights are kept. `run(seconds)` trains until stopped (patience), `max_epochs`, or `seconds`;
+    `finish()` restores the best weights and returns the log."""
+
+    def __init__(self, network, sequences, *, loss, n_negatives, gbce_t, lr, weight_decay, batch_size, max_len,
+                 max_epochs, patience, validate: Callable[[], float] | None, seed, patience_steps=300,
+                 verbose=True, times=None, actions=None, device="cpu"):
+        torch.manual_seed(seed)
+        self.network, self.sequences, self.times, self.actions = network, sequences, times, actions
+        self.loss, self.n_negatives, self.gbce_t, self.max_len = loss, n_negatives, gbce_t, max_len
+        self.max_epochs, self.patience, self.patience_steps = max_epochs, patience, patience_steps
+        self.validate, self.verbose, self.device = validate, verbose, device
+        self.rng, self.generator = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+        self.optimizer = torch.optim.Adam(network.parameters(), lr=lr, weight_decay=weight_decay)
+        self.windows = training_windows(sequences, max_len)
+        self.batch_size = batch_size or auto_batch_size(len(self.windows))
+        self.steps_per_epoch = math.ceil(len(self.windows) / self.batch_size)
+        self.log = {"epochs": [], "best_epoch": 0, "best_valid_ndcg10": -1.0, "batch_size": self.batch_size,
+                    "windows": len(self.windows), "stopped_by": None}
+        self.best_state, self.best_step, self.seconds = None, 0, 0.0
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.log["epochs"])
+
+    @property
+    def done(self) -> bool:
+        return self.log["stopped_by"] is not None
+
+    def epoch(self) -> dict:
+        started, total = time.perf_counter(), 0.0
+        epoch = self.epochs_run + 1
+        self.network.train()
+        bar = tqdm(training_batches(self.sequences, self.max_len, self.batch_size, self.rng, self.times,
+                                    self.actions, self.windows),
+                   total=self.steps_per_epoch, desc=f"epoch {epoch}", leave=False,
+                   disable=not (self.verbose and sys.stderr.isatty()))  # in a log: the epoch lines only
         for inputs, labels, input_times, input_actions in bar:
-            hidden = network(*(None if t is None else torch.from_numpy(t).to(device)
-                               for t in (inputs, input_times, input_actions)))
-            batch_loss = next_item_loss(hidden, torch.from_numpy(labels).to(device), network.item_matrix()[1:], loss,
-                                        n_negatives, gbce_t, generator)
-            optimizer.zero_grad()
+            hidden = self.network(*(None if t is None else torch.from_numpy(t).to(self.device)
+                                    for t in (inputs, input_times, input_actions)))
+            batch_loss = next_item_loss(hidden, torch.from_numpy(labels).to(self.device),
+                                        self.network.item_matrix()[1:], self.loss, self.n_negatives, self.gbce_t,
+                                        self.generator)
+            self.optimizer.zero_grad()
             batch_loss.backward()
-            optimizer.step()
+            self.optimizer.step()
             total += batch_loss.item()
             bar.set_postfix(loss=f"{batch_loss.item():.3f}")
-        train_seconds = time.perf_counter() - epoch_start
-        entry = {"epoch": epoch, "loss": total / max(n_batches, 1), "train_seconds": round(train_seconds, 2)}
-        if validate is not None:
-            network.eval()
-            entry["valid_ndcg10"] = validate()
-            if entry["valid_ndcg10"] >= log["best_valid_ndcg10"]:  # a tie goes to the longer-trained weights
-                log.update(best_epoch=epoch, best_valid_ndcg10=entry["valid_ndcg10"])
-                best_state, waited = copy.deepcopy(network.state_dict()), 0
-            else:
-                waited += 1
-        entry["seconds"] = round(time.perf_counter() - epoch_start, 2)
-        log["epochs"].append(entry)
-        if verbose:
-            tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items()))
-        if waited >= patience or (max_seconds and time.perf_counter() - started > max_seconds):
-            break
-    if best_state is not None:
-        network.load_state_dict(best_state)
-    network.eval()
-    log["seconds"] = round(time.perf_counter() - started, 2)
-    log["seconds_per_epoch"] = round(float(np.mean([e["train_seconds"] for e in log["epochs"]])), 2)
-    return log
+        entry = {"epoch": epoch, "loss": total / max(self.steps_per_epoch, 1),
+                 "train_seconds": round(time.perf_counter() - started, 2)}
+        step = epoch * self.steps_per_epoch
+        if self.validate is not None:
+            self.network.eval()
+            entry["valid_ndcg10"] = self.validate()
+            if entry["valid_ndcg10"] >= self.log["best_valid_ndcg10"]:  # a tie goes to the longer-trained weights
+                self.log.update(best_epoch=epoch, best_valid_ndcg10=entry["valid_ndcg10"])
+                self.best_state, self.best_step = copy.deepcopy(self.network.state_dict()), step
+        entry["seconds"] = round(time.perf_counter() - started, 2)
+        self.seconds += entry["seconds"]
+        self.log["epochs"].append(entry)
+        if self.verbose:
+            tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items()),
+                       file=sys.stderr)  # stdout carries tables and --json
+        waited = epoch - self.log["best_epoch"]
+        if self.validate is not None and waited >= self.patience and step - self.best_step >= self.patience_steps:
+            self.log["stopped_by"] = "patience"
+        elif epoch >= self.max_epochs:
+            self.log["stopped_by"] = "max_epochs"
+        return entry
+
+    def run(self, seconds: float | None = None) -> "TrainingRun":
+        """Train until done, or until about `seconds` more have passed (checked after each epoch)."""
+        started = time.perf_counter()
+        while not self.done:
+            self.epoch()
+            if seconds is not None and time.perf_counter() - started > seconds and not self.done:
+                break
+        return self
+
+    def finish(self, stopped_by: str | None = None) -> dict:
+        if stopped_by and not self.done:
+            self.log["stopped_by"] = stopped_by
+        if self.best_state is not None:
+            self.network.load_state_dict(self.best_state)
+        self.network.eval()
+        self.log["seconds"] = round(self.seconds, 2)
+        self.log["seconds_per_epoch"] = round(float(np.mean([e["train_seconds"] for e in self.log["epochs"]] or [0])), 2)
+        return self.log
 
 
 class SequenceRecommender(RecommenderBase):
@@ -161,6 +232,13 @@ class SequenceRecommender(RecommenderBase):
         [len(targets), k] items; when given, early stopping ranks each validation target against its own row of
         negatives (the `sampled99` protocol) instead of against all items. item_text: [n_items, text_dim] fixed
         text embeddings (cold start). times / actions: per sequence, event times in seconds / event-type codes."""
+        run = self.start_training(sequences, n_items, valid, times, item_text, valid_negatives, actions)
+        self.end_training(run.run(self.max_seconds), stopped_by="max_seconds")
+        return self
+
+    def start_training(self, sequences, n_items=None, valid=None, times=None, item_text=None, valid_negatives=None,
+                       actions=None) -> TrainingRun:
+        """Build the network and return its `TrainingRun`, not yet trained (`fit` = start, run, end)."""
         torch.manual_seed(self.seed)
         self.n_items = int(n_items or 1 + max(int(s.max()) for s in sequences if len(s)))
         self.n_actions_ = 0 if actions is None else 1 + max((int(np.max(a)) for a in actions if len(a)), default=0)
@@ -174,12 +252,18 @@ class SequenceRecommender(RecommenderBase):
             protocol = "full" if valid_negatives is None else "sampled99"
             validate = lambda: evaluate(self, v_hist, v_target, protocol=protocol, negatives=valid_negatives,
                                        times=v_times, actions=v_actions, top_k=0)["NDCG@10"]
-        self.training_log_ = train_network(
+        self.valid_protocol_ = None if valid is None else ("full" if valid_negatives is None else "sampled")
+        return TrainingRun(
             self.network_, sequences, loss=self.loss, n_negatives=self.n_negatives, gbce_t=self.gbce_t,
             lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, max_len=self.max_len,
-            max_epochs=self.max_epochs, patience=self.patience, validate=validate, seed=self.seed,
-            max_seconds=self.max_seconds, verbose=self.verbose, times=times, actions=actions, device=self.device)
-        self.training_log_["valid_protocol"] = None if valid is None else ("full" if valid_negatives is None else "sampled")
+            max_epochs=self.max_epochs, patience=self.patience, patience_steps=self.patience_steps,
+            validate=validate, seed=self.seed, verbose=self.verbose, times=times, actions=actions,
+            device=self.device)
+
+    def end_training(self, run: TrainingRun, stopped_by: str | None = None) -> "SequenceRecommender":
+        """Keep the run's best weights and its log as `training_log_`."""
+        self.training_log_ = run.finish(stopped_by)
+        self.training_log_["valid_protocol"] = self.valid_protocol_
         return self
 
     @torch.no_grad()

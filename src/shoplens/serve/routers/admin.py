@@ -17,7 +17,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(requir
 
 
 class FitRequest(BaseModel):
-    model: Literal["sasrec", "hstu", "als", "bpr", "itemknn", "popularity"] = "sasrec"
+    model: Literal["sasrec", "hstu", "esasrec", "als", "bpr", "itemknn", "popularity"] = "sasrec"
     name: str | None = Field(None, pattern=NAME_PATTERN, description="saved under this name (default: model)")
     max_epochs: int | None = Field(None, ge=1, le=500, description="sequence models only")
     max_seconds: float | None = Field(None, gt=0, le=24 * 3600, allow_inf_nan=False,
