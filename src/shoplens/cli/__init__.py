@@ -49,8 +49,8 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)  # click's usage errors come here too, to be said in one line
         sys.exit(code if isinstance(code, int) else 0)
-    except click_errors.NoArgsIsHelpError as e:  # `shoplens` or `shoplens bench` alone: the help, as usual
-        e.show()
+    except click_errors.NoArgsIsHelpError as e:  # `shoplens` or `shoplens rec` alone: the help, on stdout as --help
+        print(e.ctx.get_help())
         sys.exit(0)
     except click_errors.UsageError as e:
         where = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""

@@ -124,7 +124,7 @@ ads_app.command("target")(old["target"].callback)
 
 # old name -> what the old spelling is now, said in the note
 RENAMED = {
-    "fit": lambda kw: (f"fit WS {kw['target']}", "ads fit WS" if kw["target"] == "ctr" else "rec fit WS"),
+    "fit": lambda kw: ("fit WS ctr", "ads fit WS") if kw["target"] == "ctr" else ("fit WS recommend", "rec fit WS"),
     "evaluate": lambda kw: ("evaluate WS recommend", "rec evaluate WS"),
     "recommend": lambda kw: ("recommend WS", "rec user WS"),
     "similar": lambda kw: ("similar WS", "rec similar WS"),
