@@ -107,3 +107,92 @@ def test_length_and_the_combined_checker():
     assert checks.status == "failed" and checks.to_dict()["passed"] is False  # never "ok" by default
     empty = Checks(FactChecker()("  ", "x"))
     assert empty.failed == ["not_empty"]
+
+
+class Scripted:
+    """A stand-in for a model in the policy tests only (the backends are tested on a real model and a real
+    server in test_generate_llm.py): returns the given outputs in turn and records the requests."""
+    name = "scripted"
+
+    def __init__(self, *outputs):
+        self.outputs, self.requests, self.usage = list(outputs), [], {}
+
+    def generate(self, messages, **kw):
+        self.requests.append(kw)
+        return self.outputs.pop(0)
+
+
+RECORD = {"attributes": "品牌#:#小米#;#型号#:#Redmi K40#;#存储容量#:#256GB#;#颜色#:#黑色"}
+
+
+def test_a_faithful_first_draft_is_ok():
+    from shoplens.generate.tasks import Drafter, TitleTask
+
+    model = Scripted('{"title": "小米 Redmi K40 256GB 黑色"}')
+    [(text, checks)] = TitleTask(Drafter(model))([RECORD])
+    assert text == "小米 Redmi K40 256GB 黑色" and checks.status == "ok" and checks.passed and checks.attempts == 1
+    assert "schema" in model.requests[0] and model.requests[0]["temperature"] == 0.0
+
+
+def test_an_invented_model_number_is_regenerated_then_falls_back_to_the_template():
+    from shoplens.generate.tasks import Drafter, TitleTask
+
+    invented = '{"title": "小米 Redmi K50 Pro 512GB"}'
+    [(text, checks)] = TitleTask(Drafter(Scripted(invented, '{"title": "小米 Redmi K40 256GB"}')))([RECORD])
+    assert checks.status == "regenerated" and checks.attempts == 2 and text == "小米 Redmi K40 256GB"
+    model = Scripted(invented, invented)
+    [(text, checks)] = TitleTask(Drafter(model, retries=1))([RECORD])
+    assert checks.status == "fallback" and checks.passed and text == "小米Redmi K40 256GB黑色"
+    assert model.requests[1]["temperature"] > 0 and model.requests[1]["seed"] != model.requests[0]["seed"]
+
+
+def test_mark_keeps_the_failed_draft_and_reject_drops_it():
+    from shoplens.generate.tasks import Drafter, TitleTask
+
+    invented = '{"title": "小米 Redmi K50 Pro 512GB"}'
+    [(text, checks)] = TitleTask(Drafter(Scripted(invented), on_fail="mark"))([RECORD])
+    assert text == "小米 Redmi K50 Pro 512GB" and checks.status == "failed" and not checks.passed
+    assert set(checks.problems()) == {"numbers: 512gb", "latin: K50", "latin: Pro"}
+    [(text, checks)] = TitleTask(Drafter(Scripted(invented), on_fail="reject"))([RECORD])
+    assert text == "" and checks.status == "rejected" and not checks.passed
+    with pytest.raises(ValueError, match="on_fail"):
+        Drafter(Scripted(), on_fail="ignore")
+
+
+def test_output_that_is_not_the_schema_is_a_failed_format_check():
+    from shoplens.generate.tasks import Drafter, TitleTask
+
+    [(text, checks)] = TitleTask(Drafter(Scripted('{"title": "小米 Red'), on_fail="mark"))([RECORD])
+    assert checks.failed == ["format"] and checks.status == "failed"
+
+
+def test_other_catalogue_brands_and_contradicting_attributes_fail_a_title():
+    from shoplens.generate.tasks import Drafter, TitleTask
+
+    task = TitleTask(Drafter(Scripted('{"title": "小米 Anker 白色 Redmi K40"}'), on_fail="mark"),
+                     catalogue_brands=("小米", "Anker"), vocabulary={"颜色": {"黑色", "白色"}})
+    [(_, checks)] = task([RECORD])
+    assert set(checks.failed) == {"brands", "attributes", "latin"}
+
+
+def test_review_drafts_are_marked_and_replies_fall_back_to_a_template():
+    from shoplens.generate.tasks import GENERATED_MARK, Drafter, ReplyTask, ReviewDraftTask
+
+    [(text, checks)] = ReviewDraftTask(Drafter(Scripted('{"review": "音质清晰，续航两天。"}')))(
+        [{"title": "Sony 耳机", "brand": "Sony", "rating": 4, "notes": "音质清晰，续航两天"}])
+    assert text.endswith(GENERATED_MARK["zh"]) and checks.status == "ok"
+    made_up = '{"reply": "Sorry! We will refund 50 dollars by Friday, says Anker."}'
+    [(text, checks)] = ReplyTask(Drafter(Scripted(made_up, made_up)), catalogue_brands=("Sony", "Anker"))(
+        [{"text": "Broke after a week", "rating": 1, "title": "Sony earbuds", "brand": "Sony"}])
+    assert checks.status == "fallback" and text.startswith("We are sorry")
+
+
+def test_a_narrative_names_only_the_profile():
+    from shoplens.generate.tasks import Drafter, NarrativeTask
+
+    profile = {"categories": [{"name": "数码 > 耳机", "share": 0.6}], "brands": [{"name": "Sony", "share": 0.5}],
+               "price": {"band": "mid"}}
+    task = NarrativeTask(Drafter(Scripted('{"narrative": "喜欢耳机和口红，常买 Sony 和兰蔻。"}'), on_fail="mark"),
+                         catalogue_brands=("Sony", "兰蔻"), catalogue_categories=("耳机", "口红"))
+    [(_, checks)] = task([profile])
+    assert set(checks.problems()) == {"brands: other brand 兰蔻", "categories: category 口红"}

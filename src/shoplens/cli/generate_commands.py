@@ -21,6 +21,7 @@ app.add_typer(generate_app, name="generate")
 MODEL_HELP = "registered model name (shoplens models list) or a .gguf path; default $SHOPLENS_LLM_MODEL or qwen2.5-coder-1.5b"
 URL_HELP = "an OpenAI-compatible server instead of a local model (default $SHOPLENS_LLM_URL)"
 THREADS_HELP = "CPU threads for a local model (default $SHOPLENS_LLM_THREADS, else all cores)"
+MAX_TOKENS_HELP = "most tokens per draft (a draft cut short is not valid JSON: it fails the format check)"
 ON_FAIL_HELP = "a draft failing a check: regenerate (then a template), mark (keep, status failed), reject (no text)"
 
 
@@ -124,6 +125,7 @@ def generate_titles(workspace: Path = typer.Argument(..., help="workspace folder
                     url: Optional[str] = typer.Option(None, help=URL_HELP),
                     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                     on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
+                    max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
                     out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                     as_json: bool = typer.Option(False, "--json")):
     """Product titles from each item's attributes (brand, category, title, description, price), checked."""
@@ -136,7 +138,7 @@ def generate_titles(workspace: Path = typer.Argument(..., help="workspace folder
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(workspace_titles, ws=ws, generator=generator, item=item, limit=limit, on_fail=on_fail,
-                     max_chars=max_chars)
+                     max_chars=max_chars, max_tokens=max_tokens)
     _show(table, "generated_title", out, as_json, generator.usage)
 
 
@@ -148,6 +150,7 @@ def generate_summaries(workspace: Path = typer.Argument(..., help="workspace fol
                        url: Optional[str] = typer.Option(None, help=URL_HELP),
                        threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                        on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
+                       max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
                        out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                        as_json: bool = typer.Option(False, "--json")):
     """Short description summaries for listing cards and snippets; every sentence checked against the source."""
@@ -157,7 +160,8 @@ def generate_summaries(workspace: Path = typer.Argument(..., help="workspace fol
     check_out(out)
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
-        table = _run(workspace_summaries, ws=ws, generator=generator, item=item, limit=limit, on_fail=on_fail)
+        table = _run(workspace_summaries, ws=ws, generator=generator, item=item, limit=limit, on_fail=on_fail,
+                     max_tokens=max_tokens)
     _show(table, "summary", out, as_json, generator.usage)
 
 
@@ -169,6 +173,7 @@ def generate_replies(workspace: Path = typer.Argument(..., help="workspace folde
                      url: Optional[str] = typer.Option(None, help=URL_HELP),
                      threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                      on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
+                     max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
                      out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                      as_json: bool = typer.Option(False, "--json")):
     """Merchant replies to reviews: thanks, or an apology for a low rating."""
@@ -178,7 +183,8 @@ def generate_replies(workspace: Path = typer.Argument(..., help="workspace folde
     check_out(out)
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
-        table = _run(workspace_replies, ws=ws, generator=generator, review=review, limit=limit, on_fail=on_fail)
+        table = _run(workspace_replies, ws=ws, generator=generator, review=review, limit=limit, on_fail=on_fail,
+                     max_tokens=max_tokens)
     _show(table, "reply", out, as_json, generator.usage)
 
 
@@ -191,6 +197,7 @@ def generate_review_draft(workspace: Path = typer.Argument(..., help="workspace 
                           url: Optional[str] = typer.Option(None, help=URL_HELP),
                           threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                           on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
+                          max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
                           as_json: bool = typer.Option(False, "--json")):
     """A buyer's review draft from their notes, always marked as generated."""
     from shoplens.generate.jobs import workspace_review_draft
@@ -199,7 +206,8 @@ def generate_review_draft(workspace: Path = typer.Argument(..., help="workspace 
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(lambda progress, **kw: workspace_review_draft(**kw), ws=ws, generator=generator, item=item,
-                     notes=notes, rating=rating, on_fail=on_fail)
+                     notes=notes, rating=rating, on_fail=on_fail,
+                     max_tokens=max_tokens)
     _show(table, "review_draft", None, as_json, generator.usage)
 
 
@@ -211,6 +219,7 @@ def generate_narrative(workspace: Path = typer.Argument(..., help="workspace fol
                        url: Optional[str] = typer.Option(None, help=URL_HELP),
                        threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                        on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
+                       max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
                        as_json: bool = typer.Option(False, "--json")):
     """A user's interests in words from their profile, naming only its categories, brands and price band."""
     from shoplens.generate.jobs import workspace_narrative
@@ -221,5 +230,6 @@ def generate_narrative(workspace: Path = typer.Argument(..., help="workspace fol
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(lambda progress, **kw: workspace_narrative(**kw), ws=ws, generator=generator, user=user,
-                     lang=lang, on_fail=on_fail)
+                     lang=lang, on_fail=on_fail,
+                     max_tokens=max_tokens)
     _show(table, "narrative", None, as_json, generator.usage)

@@ -59,26 +59,30 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def workspace_titles(ws, generator: Generator, *, item: str | None = None, limit: int | None = None,
-                     on_fail: str = "regenerate", max_chars: int | None = None,
+                     on_fail: str = "regenerate", max_tokens: int = 96, max_chars: int | None = None,
                      progress: Progress | None = None) -> pd.DataFrame:
     """`shoplens generate titles WS`: a title per item from its brand, category, title, description, price."""
     catalogue = ws.table("items")
     chosen = _items(ws, item, limit)
     records = [{k: r.get(k) for k in ("brand", "category", "title", "description", "price")} for r in _records(chosen)]
-    task = TitleTask(Drafter(generator, on_fail=on_fail), max_chars=max_chars, catalogue_brands=_brands(catalogue))
+    task = TitleTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens), max_chars=max_chars,
+                     catalogue_brands=_brands(catalogue))
     return drafts_table(chosen["item_id"], "item_id", run_batches(task, records, progress=progress), "generated_title")
 
 
 def workspace_summaries(ws, generator: Generator, *, item: str | None = None, limit: int | None = None,
-                        on_fail: str = "regenerate", progress: Progress | None = None) -> pd.DataFrame:
+                        on_fail: str = "regenerate", max_tokens: int = 96,
+                        progress: Progress | None = None) -> pd.DataFrame:
     catalogue = ws.table("items")
     chosen = _items(ws, item, limit)
-    task = SummaryTask(Drafter(generator, on_fail=on_fail), catalogue_brands=_brands(catalogue))
+    task = SummaryTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens),
+                       catalogue_brands=_brands(catalogue))
     return drafts_table(chosen["item_id"], "item_id", run_batches(task, _records(chosen), progress=progress), "summary")
 
 
 def workspace_replies(ws, generator: Generator, *, review: str | None = None, limit: int | None = None,
-                      on_fail: str = "regenerate", progress: Progress | None = None) -> pd.DataFrame:
+                      on_fail: str = "regenerate", max_tokens: int = 96,
+                      progress: Progress | None = None) -> pd.DataFrame:
     """Merchant replies to reviews (each with its item's title and brand in the source)."""
     reviews, items = ws.table("reviews"), ws.table("items")
     if reviews.empty:
@@ -90,24 +94,25 @@ def workspace_replies(ws, generator: Generator, *, review: str | None = None, li
     elif limit:
         reviews = reviews.head(limit)
     joined = reviews.merge(items[["item_id", "title", "brand"]], on="item_id", how="left")
-    task = ReplyTask(Drafter(generator, on_fail=on_fail), catalogue_brands=_brands(items))
+    task = ReplyTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens), catalogue_brands=_brands(items))
     return drafts_table(joined["review_id"], "review_id", run_batches(task, _records(joined), progress=progress), "reply")
 
 
 def workspace_review_draft(ws, generator: Generator, *, item: str, notes: str, rating: int | None = None,
-                           on_fail: str = "regenerate") -> pd.DataFrame:
+                           on_fail: str = "regenerate", max_tokens: int = 96) -> pd.DataFrame:
     """A buyer's review draft for `item` from their notes, marked as generated."""
     items = ws.table("items")
     chosen = _items(ws, item, None)
     record = {**_records(chosen)[0], "notes": notes, "rating": rating}
-    task = ReviewDraftTask(Drafter(generator, on_fail=on_fail), catalogue_brands=_brands(items))
+    task = ReviewDraftTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens),
+                           catalogue_brands=_brands(items))
     table = drafts_table(chosen["item_id"], "item_id", task([record]), "review_draft")
     table.insert(2, "generated", True)
     return table
 
 
 def workspace_narrative(ws, generator: Generator, *, user: str, lang: str = "zh",
-                        on_fail: str = "regenerate") -> pd.DataFrame:
+                        on_fail: str = "regenerate", max_tokens: int = 96) -> pd.DataFrame:
     """One user's interests in words, from `shoplens profile WS --user U`, naming only what it holds."""
     from shoplens.customers.jobs import workspace_profile
 
@@ -115,6 +120,6 @@ def workspace_narrative(ws, generator: Generator, *, user: str, lang: str = "zh"
     items = ws.table("items")
     categories = tuple(items["category"].dropna().astype(str).unique()) if "category" in items else ()
     leaves = tuple(dict.fromkeys(c.split(">")[-1].strip() for c in categories))
-    task = NarrativeTask(Drafter(generator, on_fail=on_fail), lang=lang, catalogue_brands=_brands(items),
-                         catalogue_categories=categories + leaves)
+    task = NarrativeTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens), lang=lang,
+                         catalogue_brands=_brands(items), catalogue_categories=categories + leaves)
     return drafts_table(pd.Series([user]), "user_id", task([profile]), "narrative")

@@ -120,7 +120,11 @@ def template_title(pairs: list[tuple[str, str]], brand: str | None, max_chars: i
     """Brand + attribute values in order, cut to `max_chars` (the peer baseline; faithful by construction)."""
     values = [brand] if brand else []
     values += [v for k, v in pairs if v != brand and k.lower() not in ("description", "描述")]
-    text = ("" if lang == "zh" else " ").join(dict.fromkeys(values))
+    text = ""
+    for value in dict.fromkeys(values):  # zh: no spaces, except between two Latin/digit ends (K40 256GB)
+        glue = lang != "zh" or (text[-1:].isascii() and text[-1:].isalnum() and value[:1].isascii()
+                                and value[:1].isalnum())
+        text += (" " if text and glue else "") + value
     return text[:max_chars].strip()
 
 
@@ -312,6 +316,16 @@ def profile_facts(profile: dict, lang: str) -> list[str]:
     return facts
 
 
+def _join_within(parts: list[str], sep: str, max_chars: int) -> str:
+    """Whole parts joined while they fit in max_chars (at least the first part, cut)."""
+    kept = parts[0][:max_chars]
+    for part in parts[1:]:
+        if len(kept) + len(sep) + len(part) > max_chars:
+            break
+        kept += sep + part
+    return kept
+
+
 @dataclass
 class NarrativeTask:
     """A user's interests in words, from their profile (`shoplens profile`), naming only the categories and
@@ -342,5 +356,5 @@ class NarrativeTask:
         checker = FactChecker(latin="all" if self.lang == "zh" else "names", max_chars=limit)
         check = lambda text: checker(text, source, catalogue_brands=self.catalogue_brands,  # noqa: E731
                                      catalogue_categories=self.catalogue_categories)
-        fallback = lambda: ("；".join(facts) if self.lang == "zh" else "; ".join(facts))[:limit]  # noqa: E731
+        fallback = lambda: _join_within(facts, "；" if self.lang == "zh" else "; ", limit)  # noqa: E731
         return self.drafter.draft(messages, "narrative", limit, check, fallback, seed=seed)
