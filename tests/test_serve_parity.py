@@ -140,11 +140,12 @@ def test_ctr_is_the_clis(client, shop, cli):
 
 def test_target_is_the_clis(client, shop, cli):
     answer = get(client, "/target", category=shop["category"], budget=30, frequency_cap=2, model=CTR_MODEL)
-    assert close(answer["impressions"], cli["target"]) and answer["impressions_chosen"] == len(cli["target"]) == 30
-    assert answer["users"] == len({row["user_id"] for row in cli["target"]})
-    assert abs(answer["expected_clicks"] - sum(row["expected_clicks"] for row in cli["target"])) < 1e-9
-    by_items = get(client, "/target", item=[cli["target"][0]["item_id"]], budget=5, model=CTR_MODEL)
-    assert {row["item_id"] for row in by_items["impressions"]} == {cli["target"][0]["item_id"]}
+    chosen = cli["target"]["impressions"]
+    assert close(answer, cli["target"]) and answer["impressions_chosen"] == len(chosen) == 30
+    assert answer["users"] == len({row["user_id"] for row in chosen})
+    assert abs(answer["expected_clicks"] - sum(row["expected_clicks"] for row in chosen)) < 1e-9
+    by_items = get(client, "/target", item=[chosen[0]["item_id"]], budget=5, model=CTR_MODEL)
+    assert {row["item_id"] for row in by_items["impressions"]} == {chosen[0]["item_id"]}
 
 
 def test_price_is_the_clis(client, shop, cli):
@@ -156,6 +157,7 @@ def test_inventory_is_the_clis(client, cli):
     answer = get(client, "/inventory", calibrate=False, lead_time=5, review_period=3)
     assert close(answer["reorder"], cli["inventory"]["reorder"]) and answer["series"] == len(answer["reorder"])
     assert answer["safety"] == cli["inventory"]["safety"] and answer["notes"] == cli["inventory"]["notes"]
+    assert answer["warnings"] == cli["inventory"]["warnings"] and close(answer["fallbacks"], cli["inventory"]["fallbacks"])
     assert get(client, "/inventory", calibrate=False, lead_time=5, review_period=3, top=2)["reorder"] == \
         answer["reorder"][:2]
 

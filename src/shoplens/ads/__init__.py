@@ -1,4 +1,4 @@
-"""Ad click-through prediction (LR, FM, DeepFM, DCN-v2, DIN), calibration and campaign targeting.
+"""Ad click-through prediction (LR, FM, DeepFM, DCN-v2, DIN; the click-rate prior), calibration and targeting.
 
     from shoplens.ads import DeepFM
     model = DeepFM(seed=0).fit(train, eval_set=valid)     # DataFrames of impressions with a `clicked` column
@@ -12,8 +12,10 @@ from shoplens.ads.deepfm import DeepFM
 from shoplens.ads.din import DIN
 from shoplens.ads.fm import FM
 from shoplens.ads.lr import LogisticRegression
+from shoplens.ads.prior import ClickRatePrior
 
 MODELS = {"lr": LogisticRegression, "fm": FM, "deepfm": DeepFM, "dcnv2": DCNv2, "din": DIN}
+FALLBACKS = {"prior": ClickRatePrior}  # stored by fit_ctr when the log cannot support a learnt model
 
 
 def load_model(path) -> CTRModelBase:
@@ -21,5 +23,5 @@ def load_model(path) -> CTRModelBase:
     return CTRModelBase.load(path)
 
 
-__all__ = ["MODELS", "CTRModelBase", "DCNv2", "DIN", "DeepFM", "FM", "LogisticRegression", "expected_calibration_error",
+__all__ = ["FALLBACKS", "MODELS", "CTRModelBase", "ClickRatePrior", "DCNv2", "DIN", "DeepFM", "FM", "LogisticRegression", "expected_calibration_error",
            "load_model"]

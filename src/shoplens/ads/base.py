@@ -118,7 +118,8 @@ class CTRModelBase(BaseEstimator):
         path.mkdir(parents=True, exist_ok=True)
         config = {"model": type(self).__name__, "params": self.get_params(), "features": self.encoder_.to_dict(),
                   "calibration": None if self.calibrator_ is None else self.calibrator_.to_dict(),
-                  "history": self.history_}
+                  "history": self.history_, "warnings": getattr(self, "warnings_", []),
+                  "fitted_as": getattr(self, "fitted_as_", None)}
         (path / CONFIG_FILE).write_text(json.dumps(config, indent=1, ensure_ascii=False))
         save_file({k: v.detach().contiguous() for k, v in self.network_.state_dict().items()}, str(path / TENSORS_FILE))
         return path
@@ -128,9 +129,9 @@ class CTRModelBase(BaseEstimator):
         path = Path(path)
         config = json.loads((path / CONFIG_FILE).read_text())
         if cls is CTRModelBase:  # load whichever model the folder holds
-            from shoplens.ads import MODELS
+            from shoplens.ads import FALLBACKS, MODELS
 
-            by_class = {m.__name__: m for m in MODELS.values()}
+            by_class = {m.__name__: m for m in (*MODELS.values(), *FALLBACKS.values())}
             if config["model"] not in by_class:
                 raise ValueError(f"{path} holds an unknown model class {config['model']!r}")
             cls = by_class[config["model"]]
@@ -144,4 +145,6 @@ class CTRModelBase(BaseEstimator):
         model.network_.eval()
         model.calibrator_ = calibrator_from_dict(config["calibration"])
         model.history_ = config["history"]
+        model.warnings_ = config.get("warnings", [])  # why a workspace fit fell back to this model (jobs.fit_ctr)
+        model.fitted_as_ = config.get("fitted_as")
         return model

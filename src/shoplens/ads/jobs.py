@@ -13,6 +13,12 @@ and a campaign's CTR for untargeted users is forecast at the logged, in-context 
 high on the simulator; docs/benchmarks.md, ctr). The newest `valid_share` of impressions (by ts) is held out
 for early stopping and calibration, so the model is judged on the future, as it will be used. Models live in
 `artifacts/models/ctr/<name>/` as tensors.safetensors + config.json.
+
+A log too thin to learn from is said, never hidden: with fewer than MIN_CLICKS clicks (or impressions without
+a click) to train on, or a validation part without both (its AUC is undefined), `fit_ctr` stores the named
+click-rate prior (`ClickRatePrior`) instead of the asked model; a model whose CTR does not vary over the
+validation impressions falls back to logistic regression, then to the prior. The saved model's `warnings_`
+and `fitted_as_` ("prior (fallback)") say so, and `ctr` / `target` repeat them.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from shoplens.ads import MODELS, CTRModelBase, load_model
 from shoplens.ads.targeting import activity_reach, choose_impressions, expected_click_candidates
 
 ITEM_ATTRIBUTES = ("category", "brand")
+MIN_CLICKS = 50  # clicks (and impressions without one) in the training part for a learnt model
+MIN_CTR_SPREAD = 1e-4  # predicted CTRs closer than this over the validation impressions rank nothing
 _TS_SHIFT = 2**34  # seconds since 1970 fit below this; user codes go above it in one sortable int64 key
 
 
@@ -98,11 +106,14 @@ def _reads_events(model: CTRModelBase) -> bool:
 
 def fit_ctr(ws, model: str = "deepfm", *, name: str | None = None, valid_share: float = 0.1,
             calibration: str | None = "isotonic", seed: int = 0, verbose: bool = True, **params) -> CTRModelBase:
-    """Train `model` (lr | fm | deepfm | dcnv2 | din) on the workspace's impressions, calibrate it on the newest
-    `valid_share`, save it under artifacts/models/ctr/<name or model>/. Extra keywords are hyper-parameters.
-    The returned model's `validation_` holds AUC, logloss and the uncalibrated model's ECE on the held-out
-    impressions (after calibration on those same rows an ECE would be in-sample, so none is reported)."""
+    """Train `model` (lr | fm | deepfm | dcnv2 | din) on the workspace's impressions, calibrate it on the
+    newest `valid_share`, save it under artifacts/models/ctr/<name or model>/. Extra keywords are
+    hyper-parameters. The returned model's `validation_` holds AUC, logloss and the uncalibrated model's ECE on
+    the held-out impressions (after calibration on those same rows an ECE would be in-sample, so none is
+    reported); `fitted_as_` names the model actually stored and `warnings_` why it is not the one asked for
+    (module doc: too few clicks, AUC undefined, a constant CTR)."""
     from shoplens.ads.calibration import expected_calibration_error
+    from shoplens.ads.prior import ClickRatePrior
 
     if model not in MODELS:
         raise ValueError(f"unknown CTR model {model!r}; choose from {sorted(MODELS)}")
@@ -112,14 +123,49 @@ def fit_ctr(ws, model: str = "deepfm", *, name: str | None = None, valid_share: 
     train, valid = data[split == "train"].drop(columns="ts"), data[split == "valid"].drop(columns="ts")
     if valid.empty or train.empty:
         raise ValueError(f"too few impressions ({len(data)}) to hold out a validation part")
+    warnings = thin_log_warnings(train["clicked"], valid["clicked"], valid_share)
+    fitted_as = model
+    if warnings:
+        estimator, fitted_as = ClickRatePrior(seed=seed), "prior (fallback)"
     estimator.fit(train, eval_set=valid)
+    if not warnings:
+        for fallback in [m for m in ("lr", "prior") if m != model]:
+            spread = float(np.ptp(estimator.predict_ctr(valid, calibrated=False)))
+            if spread >= MIN_CTR_SPREAD:
+                break
+            warnings.append(f"the {fitted_as} model gives every validation impression the same CTR (spread "
+                            f"{spread:.1e} < {MIN_CTR_SPREAD:g}): it ranks nothing; trying {fallback} instead")
+            estimator = (MODELS["lr"](seed=seed, verbose=verbose) if fallback == "lr" else ClickRatePrior(seed=seed))
+            fitted_as = f"{fallback} (fallback)"
+            estimator.fit(train, eval_set=valid)
     validation = {**estimator.score(valid),
                   "ece_uncalibrated": expected_calibration_error(valid["clicked"], estimator.predict_ctr(valid))}
-    if calibration:
+    if calibration and not isinstance(estimator, ClickRatePrior):  # the prior is a click rate already
         estimator.calibrate(valid, method=calibration)
+        if np.ptp(estimator.predict_ctr(valid)) < MIN_CTR_SPREAD <= np.ptp(estimator.predict_ctr(valid, calibrated=False)):
+            estimator.calibrator_ = None
+            warnings.append(f"{calibration} calibration on {len(valid):,} validation impressions made every CTR the "
+                            "same; the model is kept uncalibrated")
     estimator.validation_ = validation
+    estimator.warnings_, estimator.fitted_as_ = warnings, fitted_as
     estimator.save(ws.artifact_dir("models", "ctr", name or model))
     return estimator
+
+
+def thin_log_warnings(train_clicks: pd.Series, valid_clicks: pd.Series, valid_share: float) -> list[str]:
+    """Why a log is too thin for a learnt CTR model (empty when it is not): too few clicks or non-clicks to
+    train on, or a validation part without both (AUC undefined, nothing to calibrate on)."""
+    clicks, shown = int(train_clicks.sum()), len(train_clicks)
+    if min(clicks, shown - clicks) < MIN_CLICKS:
+        return [f"{clicks} clicks in {shown:,} training impressions: a learnt CTR model needs at least {MIN_CLICKS} "
+                f"clicks and {MIN_CLICKS} impressions without one; CTR is the click-rate prior instead (each item's "
+                "clicks / impressions shrunk towards the overall rate)"]
+    valid = int(valid_clicks.sum())
+    if valid in (0, len(valid_clicks)):
+        return [f"AUC is undefined: the validation part (the newest {valid_share:.0%}, {len(valid_clicks):,} "
+                f"impressions) has {'no clicks' if valid == 0 else 'only clicks'}, so no model can be checked or "
+                "calibrated on it; CTR is the click-rate prior instead"]
+    return []
 
 
 def load_ctr(ws, name: str = "deepfm") -> CTRModelBase:
@@ -157,8 +203,20 @@ def _workspace_serving_rows(ws, model: CTRModelBase, users, items, context=None,
 
 def predict_ctr(ws, user, item, *, model: str = "deepfm", context: dict | None = None) -> float:
     """Calibrated click probability of showing `item` to `user` (unknown ids use the out-of-vocabulary bucket)."""
+    return ctr_report(ws, user, item, model=model, context=context)["ctr"]
+
+
+def ctr_report(ws, user, item, *, model: str = "deepfm", context: dict | None = None) -> dict:
+    """`predict_ctr` with what stands behind it: user_id, item_id, model (the saved name), fitted_as (the
+    model stored under it, e.g. "prior (fallback)"), ctr, and the fit's warnings."""
     estimator = load_ctr(ws, model)
-    return float(estimator.predict_ctr(_workspace_serving_rows(ws, estimator, [user], [item], context))[0])
+    probability = float(estimator.predict_ctr(_workspace_serving_rows(ws, estimator, [user], [item], context))[0])
+    return {"user_id": str(user), "item_id": str(item), "model": model, "fitted_as": _fitted_as(estimator, model),
+            "ctr": probability, "warnings": list(estimator.warnings_)}
+
+
+def _fitted_as(estimator: CTRModelBase, name: str) -> str:
+    return estimator.fitted_as_ or name  # models saved before fitted_as was recorded: the saved name
 
 
 def target_campaign(ws, *, items=None, category: str | None = None, budget: int = 1000, frequency_cap: int = 1,
@@ -166,15 +224,14 @@ def target_campaign(ws, *, items=None, category: str | None = None, budget: int 
                     at=None) -> pd.DataFrame:
     """Choose whom to show a campaign to. The campaign is a list of item ids or every item of `category` (a
     category path, a prefix of one such as "美妆", or its last level). Returns the chosen impressions, best
-    first: user_id, item_id, ctr, reach (P(user shows up during the campaign)), expected_clicks = reach × ctr."""
+    first: user_id, item_id, ctr, reach (P(user shows up during the campaign)), expected_clicks = reach × ctr.
+    attrs: `fitted_as` (the model stored under `model`) and `warnings` (the fit's, and a CTR that is the same for
+    every candidate impression: then only reach ranks them)."""
     if (items is None) == (category is None):
         raise ValueError("give the campaign as items=[...] or category=..., exactly one of them")
     catalogue = ws.table("items")
     if category is not None:
-        path = catalogue["category"].astype(str)
-        # like search's category filter: the path, any level above it (a prefix), or the last level alone
-        chosen = (path == category) | path.str.startswith(f"{category} > ") | (path.str.split(" > ").str[-1] == category)
-        items = catalogue.loc[chosen, "item_id"].tolist()
+        items = category_items(catalogue, category)
         if not items:
             raise ValueError(f"no items in category {category!r}")
     items = [str(i) for i in items]
@@ -184,7 +241,33 @@ def target_campaign(ws, *, items=None, category: str | None = None, budget: int 
     reach = activity_reach(events, at, campaign_days) if len(events) else None
     users = ws.table("ad_impressions")["user_id"].astype(str).unique() if reach is None else reach.index
     ctr = estimator.predict_ctr(_workspace_serving_rows(ws, estimator, users, items, context, at))
-    return choose_impressions(expected_click_candidates(users, items, ctr, reach), budget, frequency_cap)
+    chosen = choose_impressions(expected_click_candidates(users, items, ctr, reach), budget, frequency_cap)
+    warnings = list(estimator.warnings_)
+    if len(ctr) > 1 and np.ptp(ctr) < MIN_CTR_SPREAD:
+        warnings.append(f"the {_fitted_as(estimator, model)} model gives all {len(ctr):,} candidate impressions the "
+                        f"same CTR ({float(ctr[0]):.4f}): they are ranked by the chance the user shows up alone")
+    chosen.attrs.update(fitted_as=_fitted_as(estimator, model), warnings=warnings)
+    return chosen
+
+
+def _segments(path: str, separator: str = ">") -> tuple[str, ...]:
+    """A category path compared level by level: whitespace around the separator and case do not matter."""
+    return tuple(part.strip().lower() for part in str(path).split(separator) if part.strip())
+
+
+def category_items(catalogue: pd.DataFrame, category: str) -> list[str]:
+    """The item ids of a category given as a path or a prefix of whole levels ("美妆" and "美妆 > 面霜" match
+    "美妆 > 面霜 > 晚霜", as search's category filter does), or as its last level alone ("面霜"). Levels may also
+    be written with "/" ("美妆/面霜") when no category matches the text as written."""
+    paths = catalogue["category"].fillna("").map(_segments)
+    for wanted in dict.fromkeys((_segments(category), _segments(category, "/"))):
+        if not wanted:
+            continue
+        n = len(wanted)
+        chosen = paths.map(lambda path: path[:n] == wanted or (n == 1 and path[-1:] == wanted))
+        if chosen.any():
+            return catalogue.loc[chosen.to_numpy(), "item_id"].astype(str).tolist()
+    return []
 
 
 class ScoreImpressions:

@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 
 from shoplens.cli import app, bench_app, console, fail, open_workspace
-from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
+from shoplens.cli.output import JSON_HELP, OUT_HELP, check_out, print_json, print_table, write_out
+from shoplens.cli.progress import print_warnings
 
 
 def fit_ctr_model(workspace: Path, model: str, name: Optional[str], params: dict, as_json: bool = False) -> None:
@@ -21,49 +22,58 @@ def fit_ctr_model(workspace: Path, model: str, name: Optional[str], params: dict
         except (ValueError, TypeError, KeyError) as e:
             fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
     validation = {k: v for k, v in getattr(fitted, "validation_", {}).items() if isinstance(v, float)}
+    print_warnings(fitted.warnings_)
     if as_json:
-        print_json({"model": model, "name": name or model, "validation": validation})
+        print_json({"model": model, "name": name or model, "fitted_as": fitted.fitted_as_, "warnings": fitted.warnings_,
+                    "validation": validation})
         return
     scores = ", ".join(f"{k} {v:.4f}" for k, v in validation.items())
-    console.print(f"trained {model} (saved as {name or model!r}); validation on the newest impressions: {scores}",
-                  soft_wrap=True, markup=False)
+    console.print(f"trained {fitted.fitted_as_} (saved as {name or model!r}); validation on the newest impressions: "
+                  f"{scores}", soft_wrap=True, markup=False)
 
 
 @app.command()
 def ctr(workspace: Path = typer.Argument(..., help="workspace folder"),
         user: str = typer.Option(..., "--user"), item: str = typer.Option(..., "--item"),
-        model: str = typer.Option("deepfm", help="saved CTR model name"), as_json: bool = typer.Option(False, "--json")):
+        model: str = typer.Option("deepfm", help="saved CTR model name"),
+        as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Calibrated probability that `user` clicks `item` when shown."""
-    from shoplens.ads.jobs import predict_ctr
+    from shoplens.ads.jobs import ctr_report
 
     with open_workspace(workspace) as ws:
         try:
-            probability = predict_ctr(ws, user, item, model=model)
+            report = ctr_report(ws, user, item, model=model)
         except (FileNotFoundError, ValueError, KeyError) as e:
             fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
+    print_warnings(report["warnings"])
     if as_json:
-        print_json({"user_id": user, "item_id": item, "model": model, "ctr": probability})
+        print_json(report)
     else:
-        console.print(f"P(click) {probability:.4f} for {user} on {item} ({model})", soft_wrap=True, markup=False)
+        fitted = "" if report["fitted_as"] == model else f", fitted as {report['fitted_as']}"
+        console.print(f"P(click) {report['ctr']:.4f} for {user} on {item} ({model}{fitted})", soft_wrap=True,
+                      markup=False)
 
 
 @app.command()
 def target(workspace: Path = typer.Argument(..., help="workspace folder"),
-           category: Optional[str] = typer.Option(None, help="campaign = every item of this category (a path, a prefix "
-                                                  "of one, or its last level)"),
+           category: Optional[str] = typer.Option(None, help="campaign = every item of this category: a path or a "
+                                                  "prefix of whole levels (美妆 or 美妆 > 面霜, also 美妆/面霜), or its "
+                                                  "last level"),
            items: Optional[str] = typer.Option(None, help="or these item ids, comma-separated"),
-           budget: int = typer.Option(1000, help="impressions to buy"),
+           impressions: int = typer.Option(1000, "--impressions", help="the budget: impressions to buy (one row each)"),
+           budget: Optional[int] = typer.Option(None, "--budget", hidden=True),  # old spelling of --impressions
            frequency_cap: int = typer.Option(1, help="impressions per user at most"),
            model: str = typer.Option("deepfm", help="saved CTR model name"),
-           top: int = typer.Option(20, help="rows to show"),
+           top: int = typer.Option(20, "--top", "-k", help="rows to show"),
            out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-           as_json: bool = typer.Option(False, "--json")):
+           as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Choose whom to show a campaign to, by expected clicks (CTR x chance the user shows up)."""
     from shoplens.ads.jobs import target_campaign
 
     if (category is None) == (items is None):
         fail("give --category or --items")
-    for name, value in (("--budget", budget), ("--frequency-cap", frequency_cap)):
+    budget = impressions if budget is None else budget
+    for name, value in (("--impressions", budget), ("--frequency-cap", frequency_cap)):
         if value < 1:
             fail(f"{name} must be at least 1, got {value}")
     check_out(out)
@@ -73,9 +83,12 @@ def target(workspace: Path = typer.Argument(..., help="workspace folder"),
                                      budget=budget, frequency_cap=frequency_cap, model=model)
         except (FileNotFoundError, ValueError, KeyError) as e:
             fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
+    print_warnings(chosen.attrs["warnings"])
     write_out(chosen, out, as_json)
-    if as_json:
-        print_json(chosen)
+    if as_json:  # the shape of GET /target
+        print_json({"model": model, "fitted_as": chosen.attrs["fitted_as"], "warnings": chosen.attrs["warnings"],
+                    "impressions_chosen": len(chosen), "users": int(chosen["user_id"].nunique()),
+                    "expected_clicks": float(chosen["expected_clicks"].sum()), "impressions": chosen})
         return
     console.print(f"{len(chosen):,} impressions to {chosen['user_id'].nunique():,} users; "
                   f"expected clicks {chosen['expected_clicks'].sum():.1f} (on the simulator, tightly targeted "

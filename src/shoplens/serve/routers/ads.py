@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from shoplens.ads.jobs import predict_ctr, target_campaign
+from shoplens.ads.jobs import ctr_report, target_campaign
 from shoplens.serve.body import StrictJSONRoute
 from shoplens.serve.keys import require_read_key
 from shoplens.serve.routers import json_ready
@@ -27,25 +27,26 @@ def _refused(error: Exception) -> HTTPException:
 def ctr(user: str = Query(min_length=1, max_length=200), item: str = Query(min_length=1, max_length=200),
         model: str = CTRModel, service: Service = Depends(get_service)) -> dict:
     """Calibrated probability that `user` clicks `item` when shown (ids the model never saw use its
-    out-of-vocabulary bucket)."""
+    out-of-vocabulary bucket). `fitted_as` names the model stored under `model` (e.g. "prior (fallback)" for a
+    log too thin to learn from) and `warnings` why, as `shoplens ads ctr --json` does."""
     with service.own_workspace() as ws:
         try:
-            probability = predict_ctr(ws, user, item, model=model)
+            return ctr_report(ws, user, item, model=model)
         except (FileNotFoundError, ValueError, KeyError) as error:
             raise _refused(error) from None
-    return {"user_id": user, "item_id": item, "model": model, "ctr": probability}
 
 
 @router.get("/target")
 def target(category: str | None = Query(None, min_length=1, max_length=500,
-                                        description="campaign = every item of this category (a path, a prefix of "
-                                                    "one, or its last level)"),
+                                        description="campaign = every item of this category: a path or a prefix "
+                                                    "of whole levels (美妆 > 面霜, also 美妆/面霜), or its last level"),
            item: list[str] = Query([], max_length=1_000, description="or these item ids (repeat the parameter)"),
            budget: int = Query(1000, ge=1, le=MAX_BUDGET, description="impressions to buy"),
            frequency_cap: int = Query(1, ge=1, le=1_000, description="impressions per user at most"),
            model: str = CTRModel, service: Service = Depends(get_service)) -> dict:
     """Whom to show a campaign to, best impressions first, by expected clicks (CTR x the chance the user shows up
-    during the campaign)."""
+    during the campaign). `budget` counts impressions. `fitted_as` and `warnings` as for /ctr, plus a warning
+    when the CTR is the same for every candidate (then only the chance of showing up ranks them)."""
     if (category is None) == (not item):
         raise HTTPException(422, "give category or item (one or more), not both")
     with service.own_workspace() as ws:
@@ -54,6 +55,7 @@ def target(category: str | None = Query(None, min_length=1, max_length=500,
                                      frequency_cap=frequency_cap, model=model)
         except (FileNotFoundError, ValueError, KeyError) as error:
             raise _refused(error) from None
-    return {"model": model, "impressions_chosen": len(chosen), "users": int(chosen["user_id"].nunique()),
+    return {"model": model, "fitted_as": chosen.attrs["fitted_as"], "warnings": chosen.attrs["warnings"],
+            "impressions_chosen": len(chosen), "users": int(chosen["user_id"].nunique()),
             "expected_clicks": float(chosen["expected_clicks"].sum()),
             "impressions": json_ready(chosen.to_dict(orient="records"))}
