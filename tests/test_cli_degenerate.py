@@ -118,3 +118,30 @@ def test_ctr_with_three_clicks_falls_back_to_the_prior(three_clicks):
     assert old["impressions_chosen"] == 3 and {r["item_id"] for r in old["impressions"]} <= {"a", "b"}
     usage = run("ads", "target", "--help").stdout
     assert "--impressions" in usage and "--budget" not in usage and "-k" in usage
+
+
+class _Terminal(__import__("io").StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch, capsys):
+    import io
+    import sys
+
+    from shoplens.cli.progress import StepProgress
+
+    steps = [("reading sales", 0.0), ("fitting gbm: model 1 of 2", 0.4), ("fitting gbm: model 1 of 2", 0.4),
+             ("fitting gbm: model 2 of 2", 0.8), ("done", 1.0)]
+    for stream in (_Terminal(), io.StringIO()):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with StepProgress("forecast") as progress:
+            for step, done in steps:
+                progress(step, done)
+        if isinstance(stream, _Terminal):  # redrawn in place, and gone when done (leave=False)
+            assert "\r" in stream.getvalue() and "forecast:" in stream.getvalue()
+        else:  # one plain line per step, no carriage returns
+            assert stream.getvalue().splitlines() == ["forecast:   0% reading sales",
+                                                      "forecast:  40% fitting gbm: model 1 of 2",
+                                                      "forecast:  80% fitting gbm: model 2 of 2", "forecast: 100% done"]
+    assert capsys.readouterr().out == ""  # never on stdout

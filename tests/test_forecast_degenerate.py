@@ -84,3 +84,12 @@ def test_the_rest_route_says_the_same(shop):
     body = reply.json()
     assert "2 of 4 series have less than 14 periods" in body["warnings"][0]
     assert body["series_model"] == "mean" and {r["unique_id"] for r in body["fallbacks"]} == {"new10", "new4"}
+
+
+def test_gbm_asked_for_on_too_short_a_history_says_so_and_uses_ets(ws):
+    ws.ingest(pd.concat([_sales(20, "a"), _sales(20, "b")], ignore_index=True), "sales")
+    result = forecast_workspace(ws, horizon=7, level="item", model="gbm", chart=False)
+    assert result.model == "ets (fallback)"
+    assert result.warnings == ["the gbm model needs at least 28 periods of history for a 7-period horizon "
+                               "(2 x horizon + 14), the sales have 20: forecast with ets instead"]
+    assert len(result.forecast) == 14 and result.forecast.yhat.notna().all()

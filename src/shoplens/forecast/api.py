@@ -127,9 +127,15 @@ def forecast_workspace(ws, horizon: int = 28, level: str = "item", *, model: str
     periods = panel[DS].nunique()
     notes, warnings = [], []
     season = season_length(freq)
+    gbm_needs = 2 * horizon + 14  # training origins with a whole horizon after them, after 14 periods of lags
     if model == "auto":
-        model = "gbm" if periods >= 2 * horizon + 14 else "ets"
+        model = "gbm" if periods >= gbm_needs else "ets"
         notes.append(f"model auto -> {model} ({periods} periods of history)")
+    elif model == "gbm" and periods < gbm_needs:
+        warnings.append(f"the gbm model needs at least {gbm_needs} periods of history for a {horizon}-period horizon "
+                        f"(2 x horizon + 14), the sales have {periods}: forecast with ets instead")
+        model = "ets"
+    asked = model if not warnings else f"{model} (fallback)"
     if model not in ("gbm", "ets"):
         raise ValueError(f"model must be auto, gbm or ets, got {model!r}")
     fallbacks, warning = short_series(panel, season, model)
@@ -140,12 +146,10 @@ def forecast_workspace(ws, horizon: int = 28, level: str = "item", *, model: str
     parts = []
     if modelled.empty:
         used = "seasonal_naive (fallback)" if (fallbacks["model"] == "seasonal_naive").any() else "mean (fallback)"
-    elif model == "gbm":
-        used = model
-        parts.append(_fit_gbm(modelled, horizon, season, freq, levels, n_estimators, notes, progress))
     else:
-        used = model
-        parts.append(_fit_ets(modelled, horizon, season, freq, levels, notes))
+        used = asked
+        parts.append(_fit_gbm(modelled, horizon, season, freq, levels, n_estimators, notes, progress) if model == "gbm"
+                     else _fit_ets(modelled, horizon, season, freq, levels, notes))
     if len(fallbacks):
         progress(f"forecasting {len(fallbacks):,} short series by their fallback", 0.9)
         parts.append(_fallback_forecast(panel, fallbacks, horizon, season, freq, levels))
