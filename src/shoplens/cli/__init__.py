@@ -106,7 +106,7 @@ def open_workspace(path: Path) -> Workspace:
 
 
 # Registration by import: each module adds its commands to `app` / `bench_app`.
-from shoplens.cli import workspace_commands, recommend_commands, search_commands, review_commands, customer_commands, demand_commands, ads_commands, generate_commands, serve_commands, bench_commands, grammar  # noqa: E402,F401,I001  (order = help order)
+from shoplens.cli import workspace_commands, recommend_commands, search_commands, review_commands, customer_commands, demand_commands, ads_commands, generate_commands, serve_commands, bench_commands, peer_commands, grammar  # noqa: E402,F401,I001  (order = help order)
 
 if __name__ == "__main__":
     main()
