@@ -233,3 +233,26 @@ def generate_narrative(workspace: Path = typer.Argument(..., help="workspace fol
                      lang=lang, on_fail=on_fail,
                      max_tokens=max_tokens)
     _show(table, "narrative", None, as_json, generator.usage)
+
+
+@bench_app.command("generate")
+def bench_generate(model: list[str] = typer.Option(["qwen2.5-coder-0.5b"], "--model",
+                                                   help="a model to score (repeat for several, one run)"),
+                   n: int = typer.Option(30, help="scored rows (after the 30 development rows)"),
+                   split: str = typer.Option("scored", help="scored, or dev (the development rows 0-29)"),
+                   shots: int = typer.Option(2, help="few-shot examples, from the development rows"),
+                   threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
+                   data: Optional[Path] = typer.Option(None, "--data"),
+                   out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Chinese titles from attributes (char ROUGE-L, checks passed, unsupported facts, tokens/s) and the checker
+    as a title/attribute match classifier, on EcomGPT's held-out sets."""
+    from shoplens.bench import generate as suite
+    from shoplens.bench.harness import print_result
+    from shoplens.generate.backends import GenerationError, LlamaCppGenerator
+
+    generators = [LlamaCppGenerator(m, threads=threads) for m in model]
+    try:
+        result = suite.run(generators, n=n, split=split, shots=shots, data=data)
+    except GenerationError as e:
+        fail(str(e))
+    print_result(result, console, out)

@@ -205,7 +205,8 @@ def check_brands(output: str, source: str, brand: str | None = None, catalogue_b
     """The item's brand appears (if `require_brand` and it has one); no catalogue brand appears that the source
     does not mention."""
     problems = []
-    if brand and require_brand and not _mentions(normalise(output), brand):
+    spellings = [b for b in re.split(r"\s*/\s*", brand or "") if b]  # Taobao's "Laneige/兰芝": either will do
+    if brand and require_brand and not any(_mentions(normalise(output), b) for b in spellings):
         problems.append(f"missing brand {brand}")
     problems += check_names(output, source, catalogue_brands, "other brand", own=brand)
     return Check("brands", not problems, problems)

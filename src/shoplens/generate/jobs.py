@@ -111,15 +111,20 @@ def workspace_review_draft(ws, generator: Generator, *, item: str, notes: str, r
     return table
 
 
-def workspace_narrative(ws, generator: Generator, *, user: str, lang: str = "zh",
-                        on_fail: str = "regenerate", max_tokens: int = 96) -> pd.DataFrame:
+def narrative_task(items: pd.DataFrame, generator: Generator, *, lang: str = "zh", on_fail: str = "regenerate",
+                   max_tokens: int = 96) -> NarrativeTask:
+    """A NarrativeTask that may name no catalogue brand or category (full path or leaf) outside the profile."""
+    categories = tuple(items["category"].dropna().astype(str).unique()) if "category" in items else ()
+    leaves = tuple(dict.fromkeys(c.split(">")[-1].strip() for c in categories))
+    return NarrativeTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens), lang=lang,
+                         catalogue_brands=_brands(items), catalogue_categories=categories + leaves)
+
+
+def workspace_narrative(ws, generator: Generator, *, user: str, lang: str = "zh", on_fail: str = "regenerate",
+                        max_tokens: int = 96) -> pd.DataFrame:
     """One user's interests in words, from `shoplens profile WS --user U`, naming only what it holds."""
     from shoplens.customers.jobs import workspace_profile
 
     profile = workspace_profile(ws, user)
-    items = ws.table("items")
-    categories = tuple(items["category"].dropna().astype(str).unique()) if "category" in items else ()
-    leaves = tuple(dict.fromkeys(c.split(">")[-1].strip() for c in categories))
-    task = NarrativeTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens), lang=lang,
-                         catalogue_brands=_brands(items), catalogue_categories=categories + leaves)
+    task = narrative_task(ws.table("items"), generator, lang=lang, on_fail=on_fail, max_tokens=max_tokens)
     return drafts_table(pd.Series([user]), "user_id", task([profile]), "narrative")

@@ -54,7 +54,6 @@ class Drafter:
 
     def draft(self, messages: list[dict], key: str, max_chars: int, check: Callable[[str], list[Check]],
               fallback: Callable[[], str] | None, seed: int = 0) -> Result:
-        model = _output_model(key, max_chars)
         # the schema allows a little over the limit so a long draft is caught by the length check, not cut
         schema = _output_model(key, max_chars * 2).model_json_schema()
         attempts = 1 + (self.retries if self.on_fail == "regenerate" else 0)
@@ -62,7 +61,7 @@ class Drafter:
         for attempt in range(attempts):
             raw = self.generator.generate(messages, schema=schema, max_tokens=self.max_tokens,
                                           temperature=0.0 if attempt == 0 else 0.7, seed=seed + attempt)
-            text, results = self._parse(raw, model, key)
+            text, results = self.parse(raw, key, max_chars * 2)
             results = results or check(text)
             first = first or (text, results)
             if all(c.passed for c in results):
@@ -75,9 +74,10 @@ class Drafter:
         return "", Checks(first[1], "rejected", attempts)
 
     @staticmethod
-    def _parse(raw: str, model: type[BaseModel], key: str) -> tuple[str, list[Check]]:
+    def parse(raw: str, key: str, max_chars: int) -> tuple[str, list[Check]]:
         """The draft's text, or "" with a failed `format` check when the output is not the schema's JSON
         (e.g. cut off by max_tokens)."""
+        model = _output_model(key, max_chars)
         try:
             return getattr(model.model_validate_json(raw), key).strip(), []
         except ValidationError:
@@ -117,15 +117,21 @@ def record_brand(record: dict, pairs: list[tuple[str, str]]) -> str | None:
 
 
 def template_title(pairs: list[tuple[str, str]], brand: str | None, max_chars: int, lang: str) -> str:
-    """Brand + attribute values in order, cut to `max_chars` (the peer baseline; faithful by construction)."""
+    """Brand + whole attribute values in order while they fit in `max_chars` (the peer baseline; faithful by
+    construction: a value is never cut, so no number is cut into another)."""
     values = [brand] if brand else []
     values += [v for k, v in pairs if v != brand and k.lower() not in ("description", "描述")]
     text = ""
     for value in dict.fromkeys(values):  # zh: no spaces, except between two Latin/digit ends (K40 256GB)
         glue = lang != "zh" or (text[-1:].isascii() and text[-1:].isalnum() and value[:1].isascii()
                                 and value[:1].isalnum())
-        text += (" " if text and glue else "") + value
-    return text[:max_chars].strip()
+        joined = text + (" " if text and glue else "") + value
+        if len(joined) > max_chars:
+            if not text:  # even the first value is too long: its first words
+                text = value[:max_chars].rsplit(" ", 1)[0] if " " in value[:max_chars] else value[:max_chars]
+            continue
+        text = joined
+    return text.strip()
 
 
 @dataclass

@@ -105,8 +105,8 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
     how often a model in use is checked for a newer published version. cache_answers: keep a stored user's
     recommendations until their events or the model change. read_only: open the workspace read-only (what lets
     several worker processes serve it at once; writes then get a 503)."""
-    from shoplens.serve.routers import (admin, ads, catalog, customers, demand, events, forecast, recommend, reviews,
-                                        search)
+    from shoplens.serve.routers import (admin, ads, catalog, customers, demand, events, forecast, generate, recommend,
+                                        reviews, search)
 
     app = FastAPI(title="ShopLens", docs_url=None, redoc_url=None,  # /docs is made below, without a CDN
                   description="Recommendations, search, reviews, categories, customers, forecasts, prices, "
@@ -143,7 +143,7 @@ def create_app(workspace_path, *, read_key_required: bool = False, max_body_byte
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_offline_docs(app)
-    for module in (recommend, search, reviews, catalog, customers, forecast, demand, ads, events, admin):
+    for module in (recommend, search, reviews, catalog, customers, forecast, demand, ads, generate, events, admin):
         app.include_router(module.router)
     lax = [path for path, route in served_routes(app) if getattr(route, "body_field", None) is not None
            and not isinstance(route, StrictJSONRoute)]
