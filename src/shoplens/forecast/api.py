@@ -7,8 +7,8 @@
     result.warnings      # what could not be forecast as asked, with the minimum history it needs
     result.fallbacks     # unique_id, periods, model, reason: the series forecast by a simpler, named model
 
-Too little history is said, never hidden: a series shorter than two seasons (14 days of daily sales) cannot
-give the GBM's or the seasonal ETS's seasonal lags, so it is forecast by seasonal naive (at least one season
+Too little history is said, never hidden: a series shorter than two seasons (14 days of daily sales, 104
+weeks of weekly, 24 months of monthly) cannot give the GBM's or the seasonal ETS's seasonal lags, so it is forecast by seasonal naive (at least one season
 and a day) or its mean (less), and listed in `fallbacks`. `progress(step, fraction)`, when given, is told
 what is being done and how much of the job is done (0..1); the library prints nothing itself.
 """
@@ -51,7 +51,7 @@ FALLBACK_COLUMNS = ["unique_id", "periods", "model", "reason"]
 SEASONS_NEEDED = 2  # seasonal lags (GBM) and a seasonal ETS need two whole seasons of a series' own history
 
 
-def _quiet(step: str, fraction: float) -> None:
+def no_progress(step: str, fraction: float) -> None:
     """The default progress callback: the library says nothing."""
 
 
@@ -115,7 +115,7 @@ def forecast_workspace(ws, horizon: int = 28, level: str = "item", *, model: str
     model: "gbm" (global LightGBM with price / promo, needs at least 2 x horizon + 14 periods), "ets"
     (statsforecast AutoETS with conformal intervals where the series is long enough for them), or "auto" (gbm
     when the history allows, else ets). Series shorter than two seasons get a named fallback (module doc)."""
-    progress = progress or _quiet
+    progress = progress or no_progress
     progress("reading sales", 0.0)
     sales = ws.table("sales")
     if sales.empty:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from scipy.stats import norm
 
-from shoplens.forecast.api import Progress, _quiet, forecast_workspace
+from shoplens.forecast.api import Progress, forecast_workspace, no_progress
 from shoplens.forecast.backtest import backtest
 from shoplens.forecast.base import DS, prepare, to_long
 from shoplens.inventory.policy import SafetyStockCalibrator, reorder_table
@@ -39,7 +39,7 @@ class _WorkspaceForecaster:
     model choice, settings and assumptions about future prices and promotions as the product forecast."""
 
     def __init__(self, ws, sales: pd.DataFrame, *, level: str, model: str, n_estimators: int, freq: str,
-                 progress: Progress = _quiet):
+                 progress: Progress = no_progress):
         self.ws, self.sales, self.level, self.model = ws, sales, level, model
         self.n_estimators, self.step = n_estimators, pd.tseries.frequencies.to_offset(freq)
         self.progress = progress
@@ -79,7 +79,7 @@ def calibrate_workspace(ws, *, model: str, level: str, lead_time: int, review_pe
         raise CalibrationSkipped(f"{periods} periods of history are too short for {n_windows} backtest windows of "
                                   f"{horizon} periods after at least {2 * horizon} periods of training "
                                   f"(needs {(n_windows + 2) * horizon})")
-    progress = progress or _quiet
+    progress = progress or no_progress
     windows = iter(range(n_windows))
 
     def make():
@@ -120,7 +120,7 @@ def reorder_list(ws, *, service_level: float = 0.95, lead_time: int = 7, review_
     warnings and `attrs["fallbacks"]` the series it forecast by a simpler model (records of unique_id, periods,
     model, reason; forecast_workspace).
     progress(step, fraction), when given, hears what is being done (the forecast, then each backtest window)."""
-    progress = progress or _quiet
+    progress = progress or no_progress
     horizon = lead_time + review_period
     share = 1 / (1 + CALIBRATION_WINDOWS) if calibrate else 1.0  # each forecast fit costs about the same
     result = forecast_workspace(ws, horizon=horizon, level=level, levels=(80,), chart=False,
