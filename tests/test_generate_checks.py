@@ -73,6 +73,7 @@ def test_brands_own_present_and_no_other_catalogue_brand():
     assert check_brands("小米 Anker 充电器", "小米, 兼容 Anker", "小米", catalogue).passed  # the source names it
     assert check_brands("Sony Music CD", "Sony Music", "Sony Music", catalogue).passed  # part of its own brand
     assert check_brands("SONY 耳机", "品牌: sony", "Sony", catalogue).passed  # case and width do not matter
+    assert check_brands("兰芝隔离霜", "品牌: Laneige/兰芝", "Laneige/兰芝", catalogue).passed  # either spelling
 
 
 def test_attribute_values_that_contradict_the_item_are_named():
@@ -82,6 +83,17 @@ def test_attribute_values_that_contradict_the_item_are_named():
     check = check_attributes("白色纯棉T恤 涤纶", own, vocabulary)
     assert check.problems == ["颜色: 白色 (the item's is 黑色)", "材质: 涤纶 (the item's is 棉)"]
     assert check_attributes("白色条纹", own, vocabulary, source="黑色 白色条纹").passed  # the source has it
+    origin = check_attributes("韩国黑色T恤", own, {**vocabulary, "产地": {"韩国", "中国", "其他"}}, source="黑色 棉")
+    assert origin.problems == ["产地: 韩国 (not the item's)"]  # a key the item lacks: unsupported
+    assert check_attributes("其他款式", {}, {"产地": {"其他"}}).passed  # generic values are not facts
+
+
+def test_a_placeholder_brand_is_no_brand():
+    from shoplens.generate.tasks import attribute_pairs, record_brand
+
+    assert record_brand({}, attribute_pairs({"attributes": "品牌#:#其他品牌#;#颜色#:#黑色"})) is None
+    assert record_brand({}, attribute_pairs({"attributes": "品牌#:#other/其他"})) is None
+    assert record_brand({}, attribute_pairs({"attributes": "品牌#:#Laneige/兰芝"})) == "Laneige/兰芝"
 
 
 def test_categories_only_from_the_profile():
@@ -96,6 +108,15 @@ def test_support_scores_each_sentence():
     assert not bad.passed and len(bad.problems) == 1 and "Germany" in bad.problems[0]
     zh = check_support("保湿面霜。适合敏感肌，无香精添加剂。", "保湿面霜，质地清爽")
     assert zh.problems and zh.score < 0.6
+
+
+def test_a_draft_parroting_a_few_shot_example_is_caught():
+    from shoplens.generate.checks import check_not_copied
+
+    example = "韩国东大门2021秋季新款净版修身气质高腰显瘦毛边小脚牛仔裤"
+    source = "品牌: 简琳娜; 上市年份季节: 2021年冬季; 材质: 棉"
+    assert not check_not_copied("韩国西大门2021秋季新款净版修身气质高腰牛仔裤", source, [example]).passed
+    assert check_not_copied("简琳娜2021年冬季棉质套装", source, [example]).passed
 
 
 def test_length_and_the_combined_checker():
@@ -144,6 +165,13 @@ def test_an_invented_model_number_is_regenerated_then_falls_back_to_the_template
     [(text, checks)] = TitleTask(Drafter(model, retries=1))([RECORD])
     assert checks.status == "fallback" and checks.passed and text == "小米Redmi K40 256GB黑色"
     assert model.requests[1]["temperature"] > 0 and model.requests[1]["seed"] != model.requests[0]["seed"]
+
+
+def test_a_title_without_the_brand_gets_it_in_front():
+    from shoplens.generate.tasks import Drafter, TitleTask
+
+    [(text, checks)] = TitleTask(Drafter(Scripted('{"title": "Redmi K40 256GB 黑色"}')))([RECORD])
+    assert text == "小米Redmi K40 256GB 黑色" and checks.status == "ok"
 
 
 def test_mark_keeps_the_failed_draft_and_reject_drops_it():

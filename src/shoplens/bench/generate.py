@@ -70,7 +70,7 @@ def _vocabulary(records: list[dict]) -> tuple[tuple, dict]:
         if brand:
             brands.update(b for b in brand.split("/") if len(b) >= 2)
         for key, value in pairs:
-            if key in ("颜色分类", "颜色", "材质", "面料", "适用季节", "尺码", "尺寸"):
+            if key in ("颜色分类", "颜色", "材质", "面料", "适用季节", "产地", "国家/地区", "款式"):
                 vocabulary.setdefault(key, set()).add(value)
     return tuple(sorted(brands)), vocabulary
 
@@ -200,7 +200,7 @@ def run(generators: list, n: int = 30, split: str = "scored", shots: int = 2, da
                                                                  f"{result['first_draft']['unsupported_latin']}",
                          "unsupported (final)": f"{result['final']['unsupported_numbers']}/{result['final']['unsupported_latin']}",
                          "tokens/s": result["tokens_per_second"], "s/item": result["seconds_per_item"]})
-            metrics.setdefault("examples", {})[generator.name] = table[:5]
+            metrics.setdefault("drafts", {})[generator.name] = table
         baseline = next(iter(metrics.get("titles", {}).values()), {}).get("baseline")
         check = metrics["checker"]
         rows.append({"model": "checker as classifier (test rows)", "rows": check["rows"],

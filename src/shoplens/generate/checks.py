@@ -218,21 +218,27 @@ def check_categories(output: str, source: str, catalogue_categories=()) -> Check
     return Check("categories", not problems, problems)
 
 
+GENERIC_VALUES = frozenset(["其他", "其它", "其他品牌", "other", "others", "无", "否", "是", "通用", "常规", "见描述",
+                            "none", "n/a", "不详"])
+
+
 def check_attributes(output: str, item_attributes: dict[str, str], vocabulary: dict[str, set[str]],
                      source: str = "") -> Check:
-    """For each attribute key the item has, any other value of that key from the catalogue vocabulary that
-    appears in the output (and not in the source) contradicts the item: another colour, size or material.
-    Values shorter than two characters are not looked for (一 would match everywhere)."""
+    """Values from the catalogue's attribute vocabulary ({key: values}) that the output names and the source
+    does not: for a key the item has, another value contradicts it (another colour, size or material); for a key
+    it lacks, the value is unsupported (an origin "韩国" the item never states). Values shorter than two
+    characters and generic ones (其他, 通用 ...) are not looked for."""
     out, src = normalise(output), normalise(source)
     problems = []
-    for key, own in item_attributes.items():
-        own_n = normalise(own)
-        for value in vocabulary.get(key, ()):
+    for key, values in vocabulary.items():
+        own = item_attributes.get(key)
+        own_n = normalise(own or "")
+        for value in sorted(values):
             value_n = normalise(value)
-            if len(value_n) < 2 or value_n == own_n or value_n in own_n or value_n in src:
+            if len(value_n) < 2 or value_n in GENERIC_VALUES or value_n == own_n or value_n in own_n \
+                    or value_n in src or not _mentions(out, value):
                 continue
-            if _mentions(out, value):
-                problems.append(f"{key}: {value} (the item's is {own})")
+            problems.append(f"{key}: {value} (the item's is {own})" if own else f"{key}: {value} (not the item's)")
     return Check("attributes", not problems, problems)
 
 
@@ -261,6 +267,23 @@ def check_support(output: str, source: str, threshold: float = 0.6) -> Check:
         if share < threshold:
             problems.append(f"{share:.0%} supported: {sentence}")
     return Check("support", not problems, problems, score=weakest)
+
+
+def _bigrams(text: str) -> set[str]:
+    compact = _compact(text)
+    return {compact[i:i + 2] for i in range(len(compact) - 1)}
+
+
+def check_not_copied(output: str, source: str, examples=(), max_share: float = 0.3) -> Check:
+    """Small models parrot their few-shot examples: the share of the output's character bigrams that occur in
+    an example's text and not in the source must stay under `max_share`."""
+    own, src = _bigrams(output), _bigrams(source)
+    problems = []
+    for example in examples:
+        leaked = (own & _bigrams(example)) - src
+        if own and len(leaked) / len(own) > max_share:
+            problems.append(f"{len(leaked) / len(own):.0%} copied from the example {example}")
+    return Check("not_copied", not problems, problems)
 
 
 def check_not_empty(output: str) -> Check:
@@ -318,8 +341,8 @@ class FactChecker:
             results.append(check_brands(output, source, brand, catalogue_brands, self.require_brand))
         if catalogue_categories:
             results.append(check_categories(output, source, catalogue_categories))
-        if item_attributes and vocabulary:
-            results.append(check_attributes(output, item_attributes, vocabulary, source))
+        if vocabulary:
+            results.append(check_attributes(output, item_attributes or {}, vocabulary, source))
         if self.support_threshold is not None:
             results.append(check_support(output, source, self.support_threshold))
         if self.max_chars is not None:

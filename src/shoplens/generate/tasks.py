@@ -20,7 +20,8 @@ from typing import Callable
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from shoplens.generate.backends import Generator
-from shoplens.generate.checks import Check, Checks, FactChecker
+from shoplens.generate.checks import (GENERIC_VALUES, Check, Checks, FactChecker, check_brands, check_not_copied,
+                                      normalise)
 
 ON_FAIL = ("regenerate", "mark", "reject")
 GENERATED_MARK = {"zh": "（AI 生成草稿）", "en": " [AI-generated draft]"}
@@ -53,7 +54,7 @@ class Drafter:
             raise ValueError(f"retries must be >= 0, got {self.retries}")
 
     def draft(self, messages: list[dict], key: str, max_chars: int, check: Callable[[str], list[Check]],
-              fallback: Callable[[], str] | None, seed: int = 0) -> Result:
+              fallback: Callable[[], str] | None, seed: int = 0, repair: Callable[[str], str] | None = None) -> Result:
         # the schema allows a little over the limit so a long draft is caught by the length check, not cut
         schema = _output_model(key, max_chars * 2).model_json_schema()
         attempts = 1 + (self.retries if self.on_fail == "regenerate" else 0)
@@ -62,6 +63,8 @@ class Drafter:
             raw = self.generator.generate(messages, schema=schema, max_tokens=self.max_tokens,
                                           temperature=0.0 if attempt == 0 else 0.7, seed=seed + attempt)
             text, results = self.parse(raw, key, max_chars * 2)
+            if text and repair is not None:  # a deterministic fix from the source, e.g. the missing brand
+                text = repair(text)
             results = results or check(text)
             first = first or (text, results)
             if all(c.passed for c in results):
@@ -110,10 +113,13 @@ BRAND_KEYS = ("品牌", "brand")
 
 
 def record_brand(record: dict, pairs: list[tuple[str, str]]) -> str | None:
+    """The item's brand; a placeholder such as 其他品牌 or other/其他 is no brand."""
     brand = record.get("brand")
-    if isinstance(brand, str) and brand.strip():
-        return brand.strip()
-    return next((v for k, v in pairs if k.lower() in BRAND_KEYS), None)
+    if not (isinstance(brand, str) and brand.strip()):
+        brand = next((v for k, v in pairs if k.lower() in BRAND_KEYS), None)
+    if brand is None or all(normalise(b) in GENERIC_VALUES for b in brand.split("/")):
+        return None
+    return brand.strip()
 
 
 def template_title(pairs: list[tuple[str, str]], brand: str | None, max_chars: int, lang: str) -> str:
@@ -132,6 +138,13 @@ def template_title(pairs: list[tuple[str, str]], brand: str | None, max_chars: i
             continue
         text = joined
     return text.strip()
+
+
+def with_brand(title: str, brand: str | None, lang: str) -> str:
+    """The title with the item's brand in front when it names none of the brand's spellings."""
+    if not brand or not check_brands(title, "", brand, require_brand=True).problems:
+        return title
+    return f"{brand}{'' if lang == 'zh' else ' '}{title}"
 
 
 @dataclass
@@ -158,12 +171,12 @@ class TitleTask:
         limit = self.max_chars or (30 if lang == "zh" else 80)
         brand = record_brand(record, pairs)
         if lang == "zh":
-            instruction = (f"根据商品属性写一个中文商品标题，不超过{limit}个字。只能使用属性里出现的品牌、型号、数字和规格，"
-                           "不要编造属性里没有的信息。只输出 JSON：{\"title\": \"...\"}")
+            instruction = (f"根据商品属性写一个中文商品标题，不超过{limit}个字，以品牌开头。只能使用属性里出现的品牌、型号、"
+                           "数字和规格，不要编造属性里没有的信息。只输出 JSON：{\"title\": \"...\"}")
         else:
-            instruction = (f"Write one product title of at most {limit} characters from the attributes. Use only "
-                           "brands, model names, numbers and sizes that appear in the attributes; invent nothing. "
-                           "Answer with JSON only: {\"title\": \"...\"}")
+            instruction = (f"Write one product title of at most {limit} characters from the attributes, starting with "
+                           "the brand. Use only brands, model names, numbers and sizes that appear in the attributes; "
+                           "invent nothing. Answer with JSON only: {\"title\": \"...\"}")
         messages = [{"role": "system", "content": instruction}]
         for shown, title in self.examples:
             messages += [{"role": "user", "content": shown}, {"role": "assistant", "content": json.dumps(
@@ -171,10 +184,15 @@ class TitleTask:
         messages.append({"role": "user", "content": source})
         checker = FactChecker(latin="all", require_brand=bool(brand), max_chars=limit)
         own = {k: v for k, v in pairs if k in self.vocabulary}
-        check = lambda text: checker(text, source, brand=brand, catalogue_brands=self.catalogue_brands,  # noqa: E731
-                                     item_attributes=own, vocabulary=self.vocabulary)
-        return self.drafter.draft(messages, "title", limit, check,
-                                  lambda: template_title(pairs, brand, limit, lang), seed=seed)
+        shown_titles = [title for _, title in self.examples]
+
+        def check(text: str) -> list[Check]:
+            results = checker(text, source, brand=brand, catalogue_brands=self.catalogue_brands,
+                              item_attributes=own, vocabulary=self.vocabulary)
+            return results + ([check_not_copied(text, source, shown_titles)] if shown_titles else [])
+
+        return self.drafter.draft(messages, "title", limit, check, lambda: template_title(pairs, brand, limit, lang),
+                                  seed=seed, repair=lambda text: with_brand(text, brand, lang))
 
 
 def _first_sentences(text: str, max_chars: int) -> str:
