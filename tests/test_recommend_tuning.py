@@ -61,3 +61,10 @@ def test_bad_settings_are_refused(kwargs, message):
     sequences = _cycles(5)
     with pytest.raises(ValueError, match=message):
         BudgetedSearch(**kwargs).fit(sequences, N_ITEMS, valid=(sequences, np.zeros(5, dtype=np.int64)))
+
+
+def test_the_cli_default_budget_is_the_library_default():
+    from shoplens.cli.recommend_commands import DEFAULT_BUDGET_MINUTES
+    from shoplens.recommend.tuning import DEFAULT_BUDGET_MINUTES as library
+
+    assert DEFAULT_BUDGET_MINUTES == library

