@@ -30,8 +30,8 @@ def bench_rec_peer(dataset: str = typer.Option(..., help="NAME[/SUBSET] of a pub
 
     if peer not in PEERS:
         fail(f"--peer must be one of: {', '.join(PEERS)}, got {peer!r}")
-    if model not in suite.MODELS or model == "pop":
-        fail(f"--model must be one of: {', '.join(m for m in suite.MODELS if m != 'pop')}, got {model!r}")
+    if model not in suite.PEER_MODELS:
+        fail(f"--model must be one of: {', '.join(suite.PEER_MODELS)}, got {model!r}")
     if seeds < 1:
         fail(f"--seeds must be at least 1, got {seeds}")
     if not (math.isfinite(max_minutes) and max_minutes > 0):

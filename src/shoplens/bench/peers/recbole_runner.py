@@ -71,7 +71,7 @@ def main(job_path: str) -> None:
         epoch = epochs[-1]
         epoch["valid_NDCG@10"] = float(valid_score)
         epoch["seconds"] = time.perf_counter() - started - epoch["started"]
-        print(f"recbole {job['model']} seed {job['seed']}: epoch {epoch['epoch']} loss {epoch['loss']:.4f} "
+        print(f"recbole {job['model']} seed {job['seed']}: epoch {epoch['epoch']} loss {epoch['loss']:.4f} (sum over batches) "
               f"valid NDCG@10 {valid_score:.4f} ({epoch['seconds']:.1f}s)", file=sys.stderr, flush=True)
 
     trainer._train_epoch = capped_train_epoch
