@@ -94,5 +94,6 @@ def test_bad_input_is_one_line_error(shop, args, fragments):
 
 
 def test_a_model_not_fetched_into_the_cache_names_the_fetch_command(shop, tmp_path):
-    done = run("generate", "titles", shop["ws"], *MODEL, ok=False, env={**os.environ, "SHOPLENS_MODELS_DIR": str(tmp_path)})
+    done = run("generate", "titles", shop["ws"], *MODEL, ok=False,
+               env={**os.environ, "SHOPLENS_MODELS_DIR": str(tmp_path)})
     assert_one_line_error(done, "not fetched", "shoplens models fetch smollm2-135m")

@@ -164,6 +164,7 @@ def test_an_invented_model_number_is_regenerated_then_falls_back_to_the_template
     model = Scripted(invented, invented)
     [(text, checks)] = TitleTask(Drafter(model, retries=1))([RECORD])
     assert checks.status == "fallback" and checks.passed and text == "小米Redmi K40 256GB黑色"
+    assert "latin: K50" in checks.rejected and checks.to_dict()["rejected_draft_problems"] == checks.rejected
     assert model.requests[1]["temperature"] > 0 and model.requests[1]["seed"] != model.requests[0]["seed"]
 
 

@@ -128,7 +128,8 @@ def titles(generator, n: int = 30, split: str = "scored", shots: int = 2, data=N
                                   MAX_CHARS, "zh")
         row = {"reference": reference, "first_draft": first, "output": text, "status": checks.status,
                "passed": checks.passed,
-               "problems": "; ".join(checks.problems()), "baseline": baseline}
+               "problems": "; ".join(checks.problems()), "rejected_draft_problems": "; ".join(checks.rejected),
+               "baseline": baseline}
         for prefix, candidate in (("first_", first), ("", text), ("baseline_", baseline)):
             row[f"{prefix}rouge_l"] = rouge_l(candidate, reference)
             row |= {f"{prefix}{k}": v for k, v in _faithfulness(candidate, record).items()}
@@ -139,7 +140,8 @@ def titles(generator, n: int = 30, split: str = "scored", shots: int = 2, data=N
     statuses = frame["status"].value_counts().to_dict()
     metrics = {
         "n": n, "rows": f"{start}..{start + n - 1}", "split": split, "shots": shots, "model": generator.name,
-        "final": _summary(frame, ""), "first_draft": _summary(frame, "first_"), "baseline": _summary(frame, "baseline_"),
+        "final": _summary(frame, ""), "first_draft": _summary(frame, "first_"),
+        "baseline": _summary(frame, "baseline_"),
         "first_draft_pass_share": round(statuses.get("ok", 0) / n, 4),
         "final_pass_share": round(float(frame["passed"].mean()), 4),
         "statuses": {k: int(v) for k, v in statuses.items()},
@@ -179,11 +181,13 @@ def checker(data=None) -> dict:
                 "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 4)}
 
     validation, test = slice(0, half), slice(half, len(examples))
-    threshold = max(np.unique(support[validation]), key=lambda t: ((support[validation] >= t) == truth[validation]).mean())
+    threshold = max(np.unique(support[validation]),
+                    key=lambda t: ((support[validation] >= t) == truth[validation]).mean())
     majority = truth[validation].mean() >= 0.5
     return {"rows": f"validation 0..{half - 1}, test {half}..{len(examples) - 1}",
             "rules": scores(rules, test), "support_threshold": round(float(threshold), 4),
-            "support": scores(support >= threshold, test), "rules_and_support": scores(rules & (support >= threshold), test),
+            "support": scores(support >= threshold, test),
+            "rules_and_support": scores(rules & (support >= threshold), test),
             "majority_class": scores(np.full(len(truth), majority), test)}
 
 
@@ -198,7 +202,8 @@ def run(generators: list, n: int = 30, split: str = "scored", shots: int = 2, da
                          "first_pass": result["first_draft_pass_share"], "final_pass": result["final_pass_share"],
                          "unsupported (first: numbers/latin)": f"{result['first_draft']['unsupported_numbers']}/"
                                                                  f"{result['first_draft']['unsupported_latin']}",
-                         "unsupported (final)": f"{result['final']['unsupported_numbers']}/{result['final']['unsupported_latin']}",
+                         "unsupported (final)": f"{result['final']['unsupported_numbers']}/"
+                                                f"{result['final']['unsupported_latin']}",
                          "tokens/s": result["tokens_per_second"], "s/item": result["seconds_per_item"]})
             metrics.setdefault("drafts", {})[generator.name] = table
         baseline = next(iter(metrics.get("titles", {}).values()), {}).get("baseline")

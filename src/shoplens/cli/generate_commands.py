@@ -18,7 +18,8 @@ generate_app = typer.Typer(help="Drafts from local LLMs, each with its faithfuln
 app.add_typer(models_app, name="models")
 app.add_typer(generate_app, name="generate")
 
-MODEL_HELP = "registered model name (shoplens models list) or a .gguf path; default $SHOPLENS_LLM_MODEL or qwen2.5-coder-1.5b"
+MODEL_HELP = ("registered model name (shoplens models list) or a .gguf path; "
+              "default $SHOPLENS_LLM_MODEL or qwen2.5-coder-1.5b")
 URL_HELP = "an OpenAI-compatible server instead of a local model (default $SHOPLENS_LLM_URL)"
 THREADS_HELP = "CPU threads for a local model (default $SHOPLENS_LLM_THREADS, else all cores)"
 MAX_TOKENS_HELP = "most tokens per draft (a draft cut short is not valid JSON: it fails the format check)"

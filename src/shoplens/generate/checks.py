@@ -303,6 +303,7 @@ class Checks:
     results: list[Check]
     status: str | None = None  # None: "ok" when every check passed, else "failed"
     attempts: int = 1
+    rejected: list[str] = field(default_factory=list)  # the problems of the model's draft that was not used
 
     def __post_init__(self):
         if self.status is None:
@@ -320,8 +321,8 @@ class Checks:
         return [f"{c.name}: {p}" for c in self.results for p in c.problems]
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "status": self.status, "attempts": self.attempts,
-                "failed": self.failed, "checks": [c.to_dict() for c in self.results]}
+        return {"passed": self.passed, "status": self.status, "attempts": self.attempts, "failed": self.failed,
+                "checks": [c.to_dict() for c in self.results], "rejected_draft_problems": self.rejected}
 
 
 @dataclass

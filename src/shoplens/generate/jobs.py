@@ -33,6 +33,7 @@ def drafts_table(ids: pd.Series, id_name: str, results: list[Result], text_name:
         "passed": [c.passed for _, c in results],
         "attempts": [c.attempts for _, c in results],
         "problems": [c.problems() for _, c in results],
+        "rejected_draft_problems": [c.rejected for _, c in results],
         "checks": [c.to_dict()["checks"] for _, c in results],
     })
 
@@ -40,7 +41,8 @@ def drafts_table(ids: pd.Series, id_name: str, results: list[Result], text_name:
 def _items(ws, item: str | None, limit: int | None) -> pd.DataFrame:
     items = ws.table("items")
     if items.empty:
-        raise ValueError(f"workspace {ws.path} has no items; ingest some with `shoplens ingest {ws.path} FILE --kind items`")
+        raise ValueError(f"workspace {ws.path} has no items; ingest some with "
+                         f"`shoplens ingest {ws.path} FILE --kind items`")
     if item is not None:
         chosen = items[items["item_id"].astype(str) == str(item)]
         if chosen.empty:
@@ -95,7 +97,8 @@ def workspace_replies(ws, generator: Generator, *, review: str | None = None, li
         reviews = reviews.head(limit)
     joined = reviews.merge(items[["item_id", "title", "brand"]], on="item_id", how="left")
     task = ReplyTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens), catalogue_brands=_brands(items))
-    return drafts_table(joined["review_id"], "review_id", run_batches(task, _records(joined), progress=progress), "reply")
+    results = run_batches(task, _records(joined), progress=progress)
+    return drafts_table(joined["review_id"], "review_id", results, "reply")
 
 
 def workspace_review_draft(ws, generator: Generator, *, item: str, notes: str, rating: int | None = None,

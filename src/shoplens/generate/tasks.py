@@ -71,10 +71,11 @@ class Drafter:
                 return text, Checks(results, "ok" if attempt == 0 else "regenerated", attempt + 1)
         if self.on_fail == "mark":
             return first[0], Checks(first[1], "failed", attempts)
+        rejected = Checks(first[1]).problems()
         if self.on_fail == "regenerate" and fallback is not None:
             text = fallback()
-            return text, Checks(check(text), "fallback", attempts)
-        return "", Checks(first[1], "rejected", attempts)
+            return text, Checks(check(text), "fallback", attempts, rejected)
+        return "", Checks(first[1], "rejected", attempts, rejected)
 
     @staticmethod
     def parse(raw: str, key: str, max_chars: int) -> tuple[str, list[Check]]:
@@ -126,7 +127,8 @@ def template_title(pairs: list[tuple[str, str]], brand: str | None, max_chars: i
     """Brand + whole attribute values in order while they fit in `max_chars` (the peer baseline; faithful by
     construction: a value is never cut, so no number is cut into another)."""
     values = [brand] if brand else []
-    values += [v for k, v in pairs if v != brand and k.lower() not in ("description", "描述")]
+    values += [v for k, v in pairs if v != brand and k.lower() not in ("description", "描述")
+               and not all(normalise(part) in GENERIC_VALUES for part in v.split("/"))]
     text = ""
     for value in dict.fromkeys(values):  # zh: no spaces, except between two Latin/digit ends (K40 256GB)
         glue = lang != "zh" or (text[-1:].isascii() and text[-1:].isalnum() and value[:1].isascii()
@@ -306,7 +308,8 @@ class ReviewDraftTask:
         limit = self.max_chars or (120 if lang == "zh" else 300)
         rating = record.get("rating")
         stars = f"{int(rating)}/5" if rating is not None else ""
-        source = "\n".join(x for x in (str(record.get("title") or ""), str(record.get("brand") or ""), stars, notes) if x)
+        parts = (str(record.get("title") or ""), str(record.get("brand") or ""), stars, notes)
+        source = "\n".join(x for x in parts if x)
         if lang == "zh":
             instruction = (f"根据买家的要点写一条商品评价草稿，不超过{limit}个字，只写要点里的内容。只输出 JSON：{{\"review\": \"...\"}}")
         else:
