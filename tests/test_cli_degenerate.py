@@ -53,6 +53,7 @@ def test_forecast_with_short_series_warns_and_names_the_fallbacks(short_sales, t
     text = run("demand", "forecast", short_sales, "--horizon-days", "7", "--model", "ets", "-k", "3")  # old spelling
     assert_warned(text, result["warnings"])
     assert "series forecast by a fallback model" in text.stdout and "warning" not in text.stdout
+    assert text.stderr.splitlines().count("note: `--horizon-days` is now `--horizon`") == 1
     assert "--horizon-days" not in run("demand", "forecast", "--help").stdout
 
 
@@ -114,8 +115,9 @@ def test_ctr_with_three_clicks_falls_back_to_the_prior(three_clicks):
                                    "--model", "lr")
     assert chosen["impressions_chosen"] == 5 and {r["item_id"] for r in chosen["impressions"]} == {"a"}
     assert_warned(done, chosen["warnings"])
-    old, _ = json_and_stderr("ads", "target", three_clicks, "--category", "美妆", "--budget", "3", "--model", "lr")
+    old, done = json_and_stderr("ads", "target", three_clicks, "--category", "美妆", "--budget", "3", "--model", "lr")
     assert old["impressions_chosen"] == 3 and {r["item_id"] for r in old["impressions"]} <= {"a", "b"}
+    assert done.stderr.splitlines().count("note: `--budget` is now `--impressions`") == 1
     usage = run("ads", "target", "--help").stdout
     assert "--impressions" in usage and "--budget" not in usage and "-k" in usage
 

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from shoplens.cli import app, bench_app, console, fail, open_workspace
-from shoplens.cli.output import JSON_HELP, OUT_HELP, check_out, print_json, print_table, write_out
+from shoplens.cli.output import JSON_HELP, OUT_HELP, check_out, note, print_json, print_table, write_out
 from shoplens.cli.progress import print_warnings
 
 
@@ -61,7 +61,7 @@ def target(workspace: Path = typer.Argument(..., help="workspace folder"),
                                                   "last level"),
            items: Optional[str] = typer.Option(None, help="or these item ids, comma-separated"),
            impressions: int = typer.Option(1000, "--impressions", help="the budget: impressions to buy (one row each)"),
-           budget: Optional[int] = typer.Option(None, "--budget", hidden=True),  # old spelling of --impressions
+           budget: Optional[int] = typer.Option(None, "--budget", hidden=True, help="the old name of --impressions"),
            frequency_cap: int = typer.Option(1, help="impressions per user at most"),
            model: str = typer.Option("deepfm", help="saved CTR model name"),
            top: int = typer.Option(20, "--top", "-k", help="rows to show"),
@@ -72,6 +72,8 @@ def target(workspace: Path = typer.Argument(..., help="workspace folder"),
 
     if (category is None) == (items is None):
         fail("give --category or --items")
+    if budget is not None:  # churn's --budget counts customers; this one always counted impressions
+        note("`--budget` is now `--impressions`")
     budget = impressions if budget is None else budget
     for name, value in (("--impressions", budget), ("--frequency-cap", frequency_cap)):
         if value < 1:

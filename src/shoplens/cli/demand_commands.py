@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from shoplens.cli import app, bench_app, console, fail, open_workspace
-from shoplens.cli.output import OUT_HELP, check_out, print_json, print_table, write_out
+from shoplens.cli.output import JSON_HELP, OUT_HELP, check_out, note, print_json, print_table, write_out
 from shoplens.cli.progress import StepProgress, print_warnings
 
 
@@ -21,18 +21,21 @@ FORECAST_MODELS = ("auto", "gbm", "ets")
 @app.command()
 def forecast(workspace: Path = typer.Argument(..., help="workspace folder"),
              horizon: int = typer.Option(28, "--horizon", help="days (periods) ahead"),
-             horizon_days: Optional[int] = typer.Option(None, "--horizon-days", hidden=True),  # old spelling
+             horizon_days: Optional[int] = typer.Option(None, "--horizon-days", hidden=True,
+                                                        help="the old name of --horizon"),
              level: str = typer.Option("item", help="item | item_store | store | category"),
              model: str = typer.Option("auto", help="auto | gbm | ets"),
              top: int = typer.Option(20, "--top", "-k", help="series to show"),
              out: Optional[Path] = typer.Option(None, "--out", help="also write every day of every series to this "
                                                 "file: .csv, .parquet or .json"),
-             as_json: bool = typer.Option(False, "--json")):
+             as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Forecast every sales series with an 80% interval; writes a chart PNG and prints its path. Series with
     less than two seasons of history are forecast by seasonal naive or their mean, with a warning."""
     from shoplens.forecast import forecast_workspace
 
-    horizon = horizon if horizon_days is None else horizon_days
+    if horizon_days is not None:
+        note("`--horizon-days` is now `--horizon`")
+        horizon = horizon_days
     if horizon < 1:
         fail(f"--horizon must be at least 1 day, got {horizon}")
     if level not in LEVELS:
@@ -51,8 +54,8 @@ def forecast(workspace: Path = typer.Argument(..., help="workspace folder"),
     if as_json:
         print_json(result.to_dict())
         return
-    for note in result.notes:
-        console.print(f"note: {note}", soft_wrap=True, markup=False)
+    for said in result.notes:
+        console.print(f"note: {said}", soft_wrap=True, markup=False)
     print_table(_per_series(result.forecast), limit=top,
                 title=f"forecast, {level} level, next {horizon} days: one row per series (every day: --out or --json)")
     if len(result.fallbacks):
@@ -76,7 +79,7 @@ def price(workspace: Path = typer.Argument(..., help="workspace folder"), item: 
           objective: str = typer.Option("profit", help="profit | revenue"),
           unit_cost: Optional[float] = typer.Option(None, help="default: 60% of the list price"),
           stock: Optional[float] = typer.Option(None, help="units available over the horizon"),
-          as_json: bool = typer.Option(False, "--json")):
+          as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Price elasticity of an item and the discount that maximises profit or revenue under floors."""
     from shoplens.pricing import recommend_price
 
@@ -113,7 +116,7 @@ def inventory(workspace: Path = typer.Argument(..., help="workspace folder"),
                                                   "(2 more fits); off: normal z, days treated as independent"),
               top: int = typer.Option(20, "--top", "-k", help="rows to show"),
               out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-              as_json: bool = typer.Option(False, "--json")):
+              as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Safety stock, reorder point and order-up-to level per series from forecast quantiles."""
     from shoplens.inventory import describe_safety, reorder_list
 
@@ -137,8 +140,8 @@ def inventory(workspace: Path = typer.Argument(..., help="workspace folder"),
         print_json({"safety": safety, "notes": table.attrs["notes"], "warnings": table.attrs["warnings"],
                     "fallbacks": table.attrs["fallbacks"], "reorder": table})
         return
-    for note in table.attrs["notes"]:
-        console.print(f"note: {note}", soft_wrap=True, markup=False)
+    for said in table.attrs["notes"]:
+        console.print(f"note: {said}", soft_wrap=True, markup=False)
     console.print(describe_safety(safety, lead_time=lead_time, review_period=review_period), soft_wrap=True, markup=False)
     print_table(table, title=f"reorder list, service level {service_level:.0%}, "
                 f"{'calibrated' if safety['rule'] == 'calibrated' else 'normal-z'} safety stock", limit=top)

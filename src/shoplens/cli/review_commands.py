@@ -66,7 +66,8 @@ def categorize(workspace: Path = typer.Argument(..., help="workspace folder"),
                                           "predicted_categories: item_id, category, score, model, predicted_at)"),
                top: int = typer.Option(20, "--top", "-k", help="rows to show"),
                out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-               as_json: bool = typer.Option(False, "--json", help="one JSON document: model, warnings, predictions")):
+               as_json: bool = typer.Option(False, "--json", help="print one JSON document on stdout: model, "
+                                            "warnings, predictions (warnings also go to stderr)")):
     """Title -> category path with a confidence per level; low-confidence items listed for review. Categories
     with too few labelled items are named in a warning, with the model that could be learnt instead."""
     from shoplens.catalog import categorize_workspace
