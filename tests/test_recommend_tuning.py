@@ -68,3 +68,16 @@ def test_the_cli_default_budget_is_the_library_default():
     from shoplens.recommend.tuning import DEFAULT_BUDGET_MINUTES as library
 
     assert DEFAULT_BUDGET_MINUTES == library
+
+
+def test_a_budget_too_small_to_compare_them_all_compares_the_first_ones(monkeypatch):
+    import shoplens.recommend.tuning as tuning
+
+    monkeypatch.setattr(tuning, "MIN_RUNG_EPOCHS", 10**6)  # no candidate can get its first-rung epochs
+    sequences = _cycles(20)
+    valid = (sequences, np.array([s[-1] for s in sequences]))
+    search = BudgetedSearch("sasrec", budget_minutes=0.01, candidates=[("defaults", {}), ("other", {"lr": 1e-2})],
+                            params={"dim": 8, "max_epochs": 3}).fit(sequences, N_ITEMS, valid=valid)
+    assert search.best_name_ == "defaults"
+    assert [e["rung"] for e in search.search_log_] == [2, 0]  # the defaults alone, taken on; the other never ran
+    assert search.search_log_[1]["epochs"] == 0

@@ -9,7 +9,8 @@ settings train side by side by successive halving (Jamieson & Talwalkar 2016), r
 every candidate trains for an equal share of the first 40% of the budget, the best third by validation
 NDCG@10 go on for another 25%, and the winner trains on to its early stop with what is left. A candidate that
 stops early (patience) is finished, so on a small shop the search is a plain grid of fully trained models;
-on a big one the budget decides how far each gets. The test items are never seen.
+on a big one the budget decides how far each gets, and when the first share cannot give every candidate
+`MIN_RUNG_EPOCHS` epochs, only the first few candidates are compared. The test items are never seen.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from shoplens.recommend import MODELS, SEQUENCE_MODELS
 
 DEFAULT_BUDGET_MINUTES = 20.0
 RUNG_SHARES = (0.40, 0.25)  # of the budget: rung 1 (all candidates), rung 2 (the best third); the rest: the winner
+# A first rung shorter than this compares how fast settings start, not where they end: with less time per
+# candidate, fewer candidates (in the order listed) are compared, down to the defaults alone.
+MIN_RUNG_EPOCHS, MIN_RUNG_STEPS = 8, 300
 
 
 def default_candidates(sequences) -> list[tuple[str, dict]]:
@@ -66,11 +70,18 @@ class BudgetedSearch(BaseEstimator):
             settings = {**(self.params or {}), **overrides, "seed": self.seed, "verbose": False, "device": self.device}
             estimators.append(MODELS[self.model](**settings))
             runs.append(estimators[-1].start_training(sequences, n_items, valid, **fit_kw))
-        alive = list(range(len(candidates)))
-        reached = [1] * len(candidates)
+        runs[0].epoch()  # how long an epoch takes here decides how many candidates the budget can compare
+        per_epoch = max(runs[0].seconds, 1e-3)
+        rung_epochs = max(MIN_RUNG_EPOCHS, math.ceil(MIN_RUNG_STEPS / runs[0].steps_per_epoch))
+        affordable = int(RUNG_SHARES[0] * budget // (rung_epochs * per_epoch))
+        alive = list(range(max(1, min(len(candidates), affordable))))
+        if len(alive) < len(candidates):
+            self._say(f"budget: {len(alive)} of {len(candidates)} candidates ({per_epoch:.1f} s an epoch; each needs "
+                      f"{rung_epochs} epochs in the first rung to be compared)")
+        reached = [1 if c in alive else 0 for c in range(len(candidates))]
         for rung, share in enumerate(RUNG_SHARES, start=1):
             for c in alive:
-                runs[c].run(share * budget / len(alive))
+                runs[c].run(share * budget / len(alive) - (per_epoch if rung == 1 and c == 0 else 0))
                 self._say(f"rung {rung}: {candidates[c][0]}: best validation NDCG@10 "
                           f"{runs[c].log['best_valid_ndcg10']:.4f} after {runs[c].epochs_run} epochs"
                           f"{' (stopped)' if runs[c].done else ''}")
@@ -78,14 +89,15 @@ class BudgetedSearch(BaseEstimator):
                 alive = sorted(alive, key=lambda c: (-runs[c].log["best_valid_ndcg10"], c))[:math.ceil(len(alive) / 3)]
                 for c in alive:
                     reached[c] = rung + 1
-        best = min(range(len(candidates)), key=lambda c: (-runs[c].log["best_valid_ndcg10"], c))
+        best = min((c for c in range(len(candidates)) if reached[c]),
+                   key=lambda c: (-runs[c].log["best_valid_ndcg10"], c))
         left = budget - (time.perf_counter() - started)
         if not runs[best].done and left > 0:
             runs[best].run(left)
         self.best_estimator_ = estimators[best].end_training(runs[best], stopped_by="budget")
         self.best_params_ = {**(self.params or {}), **candidates[best][1]}
         self.best_name_ = candidates[best][0]
-        self.search_log_ = [{"name": name, "overrides": overrides, "rung": reached[c],
+        self.search_log_ = [{"name": name, "overrides": overrides, "rung": reached[c],  # 0: not compared
                              "epochs": runs[c].epochs_run, "best_valid_ndcg10": runs[c].log["best_valid_ndcg10"],
                              "seconds": round(runs[c].seconds, 2), "finished": runs[c].done, "chosen": c == best}
                             for c, (name, overrides) in enumerate(candidates)]
