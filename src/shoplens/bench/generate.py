@@ -17,6 +17,7 @@ against the majority class.
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 
@@ -115,6 +116,7 @@ def titles(generator, n: int = 30, split: str = "scored", shots: int = 2, data=N
 
     task = TitleTask(Drafter(FirstDraft(generator), max_tokens=64), max_chars=MAX_CHARS, lang="zh",
                      catalogue_brands=brands, vocabulary=vocabulary, examples=shown)
+    load_before = os.getloadavg()[0]  # the machine is shared: tokens/s depends on what else runs
     load_start = time.perf_counter()
     generator.generate("你好", max_tokens=1)  # load the model outside the timed generation
     load_seconds = time.perf_counter() - load_start
@@ -150,6 +152,8 @@ def titles(generator, n: int = 30, split: str = "scored", shots: int = 2, data=N
         "seconds": round(sw.seconds, 2), "seconds_per_item": round(sw.seconds / n, 2),
         "load_seconds": round(load_seconds, 2), "threads": getattr(generator, "threads", None),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_average_1min": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2),
+                              "cores": os.cpu_count()},
     }
     return metrics, table
 
