@@ -6,7 +6,7 @@ import pytest
 from shoplens.datasets.synthetic import marketplace
 from shoplens.reviews.aspects import AspectExtractor, lexicon_polarity, split_clauses
 from shoplens.reviews.keywords import candidate_phrases, jieba_keywords, keyphrases
-from shoplens.reviews.summary import analyze_reviews, analyze_workspace
+from shoplens.reviews.summary import POLARITY_WITH_MODEL, analyze_reviews, analyze_workspace
 from shoplens.text import get_encoder
 
 AWKWARD = ["", None, float("nan"), "\x00\xff\x01", "电池" * 20_000, "battery 电池 not good 不好", "🔋🔋"]
@@ -33,13 +33,19 @@ def test_lexicon_negation():
     assert lexicon_polarity("不好") == -1
     assert lexicon_polarity("不错") == 1
     assert lexicon_polarity("not good") == -1
+    assert lexicon_polarity("not very good") == -1
     assert lexicon_polarity("") == 0
+    # issue 17: a negator scopes over the next opinion word of its clause, not only the two characters before it
+    assert lexicon_polarity("几乎没有噪音") == 1 and lexicon_polarity("面料不硬") == 1
+    assert lexicon_polarity("可价格没得比") == 1 and lexicon_polarity("苹果果香味浓郁") == 1
+    assert lexicon_polarity("不是特别满意") == -1
 
 
 def test_fit_learns_new_aspect_terms():
-    corpus = ["房间很干净", "房间太小了", "早餐很丰富", "早餐一般"] * 10
+    corpus = ["房间很干净", "房间太小了", "早餐很丰富", "早餐一般", "蒙牛很差", "酒店不错"] * 10
     extractor = AspectExtractor(min_count=5).fit(corpus)
     assert {"房间", "早餐"} <= set(extractor.learnt_terms)
+    assert not {"蒙牛", "酒店"} & set(extractor.learnt_terms)  # a brand (issue 17), the product itself
     assert [m.aspect for m in extractor.extract("房间很干净")] == ["房间"]
 
 
@@ -68,7 +74,7 @@ def test_product_summary_on_simulator(market):
     assert summary["top_positive"] or summary["top_negative"]
     for entry in summary["top_positive"]:
         assert entry["mentions"] > 0 and entry["example"]
-    assert summary["polarity_source"] in ("lexicon", "model trained on ratings")
+    assert summary["polarity_source"] in ("lexicon", POLARITY_WITH_MODEL)
 
 
 def test_workspace_analysis(ws, market):

@@ -4,19 +4,22 @@
     analysis["top_positive"]   # [{"aspect": "battery", "mentions": 12, "share": 0.8, "example": "..."}, ...]
     analyze_workspace(ws, item="i00042")                      # the same over a workspace's reviews table
 
-Clause polarity comes from a sentiment model trained on the same reviews with ratings as labels (4-5 stars
-positive, 1-2 negative) when there are enough of both; otherwise from the opinion lexicon.
+Clause polarity: the opinion lexicon (negation, contrast, degree words), and where it finds no opinion, a
+sentiment model trained on the same reviews with ratings as labels (4-5 stars positive, 1-2 negative) when
+there are enough of both. A workspace's catalogue brands are never aspects. `workspace_extractor(ws)` is the
+one extractor the CLI (`reviews WS analyze`) and the REST API (GET and POST /reviews/analyze) both use.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from shoplens.reviews.aspects import AspectExtractor, clause_sentiment_from_ratings
+from shoplens.reviews.aspects import AspectExtractor, brands_of, clause_sentiment_from_ratings
 from shoplens.reviews.keywords import jieba_keywords
 from shoplens.text.encoders import as_text
 
 MAX_REVIEW_CHARS = 3000  # longer reviews are read up to here (and counted as truncated)
+POLARITY_WITH_MODEL = "lexicon, and a model trained on ratings where the lexicon has no opinion"
 
 
 def aspect_table(mentions: list[list], review_ids: list[str]) -> pd.DataFrame:
@@ -43,6 +46,25 @@ def aspect_table(mentions: list[list], review_ids: list[str]) -> pd.DataFrame:
     return table.sort_values("mentions", ascending=False).reset_index()
 
 
+def review_extractor(reviews: pd.DataFrame, brands=()) -> AspectExtractor:
+    """The extractor of a set of reviews: aspect vocabulary learnt from their texts, the clause model trained on
+    their ratings when both sides have enough (else the lexicon alone), `brands` kept out of the aspects."""
+    texts = [as_text(t) for t in reviews["text"]]
+    ratings = reviews["rating"] if "rating" in reviews else pd.Series(dtype=float)
+    rated = ratings.notna().to_numpy()
+    sentiment = (clause_sentiment_from_ratings([t for t, r in zip(texts, rated) if r], ratings[rated])
+                 if rated.any() else None)
+    return AspectExtractor(sentiment=sentiment, brands=brands).fit(texts)
+
+
+def workspace_extractor(ws) -> AspectExtractor | None:
+    """`review_extractor` of the workspace's reviews with its catalogue's brands; None without reviews."""
+    if not ws.count("reviews"):
+        return None
+    items = ws.table("items") if ws.count("items") else None
+    return review_extractor(ws.table("reviews"), brands=brands_of(items))
+
+
 def analyze_reviews(
     reviews: pd.DataFrame,
     item: str | None = None,
@@ -53,19 +75,12 @@ def analyze_reviews(
 ) -> dict:
     """Summary of `reviews` (canonical columns review_id, item_id, rating, text), or of one item's reviews.
 
-    The aspect vocabulary and the clause sentiment model are learnt from ALL given reviews (more data),
-    then only the chosen item's reviews are summarised. per_review=True adds "reviews": one record per review
+    The aspect vocabulary and the clause sentiment model are learnt from ALL given reviews (more data) unless
+    an `extractor` is given (e.g. the workspace's), then only the chosen item's reviews are summarised. per_review=True adds "reviews": one record per review
     with its aspects each way and its positive probability (null when polarity comes from the lexicon)."""
     reviews = reviews.reset_index(drop=True)
     texts = [as_text(t) for t in reviews["text"]]
-    if extractor is None:
-        ratings = reviews["rating"] if "rating" in reviews else pd.Series(dtype=float)
-        rated = ratings.notna().to_numpy() if len(ratings) else []
-        sentiment = (
-            clause_sentiment_from_ratings([t for t, r in zip(texts, rated) if r], ratings[rated])
-            if len(ratings) else None
-        )
-        extractor = AspectExtractor(sentiment=sentiment).fit(texts)
+    extractor = extractor if extractor is not None else review_extractor(reviews)
     chosen = reviews if item is None else reviews[reviews["item_id"].astype(str) == str(item)]
     chosen_texts = [texts[i] for i in chosen.index]
     mentions = extractor.extract_many(chosen_texts)
@@ -85,7 +100,7 @@ def analyze_reviews(
         "n_reviews": int(len(chosen)),
         "mean_rating": None if rating.dropna().empty else round(float(rating.mean()), 3),
         "truncated_reviews": int(sum(len(t) > MAX_REVIEW_CHARS for t in chosen_texts)),
-        "polarity_source": "lexicon" if extractor.sentiment is None else "model trained on ratings",
+        "polarity_source": "lexicon" if extractor.sentiment is None else POLARITY_WITH_MODEL,
         "top_positive": top_list("positive", "positive_example"),
         "top_negative": top_list("negative", "negative_example"),
         "aspects": table.to_dict(orient="records"),
@@ -112,9 +127,12 @@ def review_scores(reviews: pd.DataFrame, texts: list[str], mentions: list[list],
     ]
 
 
-def analyze_workspace(ws, item: str | None = None, top: int = 5, per_review: bool = False) -> dict:
-    """`analyze_reviews` over a workspace's `reviews` table (what `shoplens reviews WS analyze` prints)."""
+def analyze_workspace(ws, item: str | None = None, top: int = 5, per_review: bool = False,
+                      extractor: AspectExtractor | None = None) -> dict:
+    """`analyze_reviews` over a workspace's `reviews` table with `workspace_extractor(ws)` (or the given one,
+    e.g. the server's cached copy): what `shoplens reviews WS analyze` prints."""
     reviews = ws.table("reviews")
     if item is not None and not (reviews["item_id"].astype(str) == str(item)).any():
         raise ValueError(f"item {item!r} has no reviews in {ws.path}")
-    return analyze_reviews(reviews, item=item, top=top, per_review=per_review)
+    extractor = extractor if extractor is not None else workspace_extractor(ws)
+    return analyze_reviews(reviews, item=item, top=top, per_review=per_review, extractor=extractor)
