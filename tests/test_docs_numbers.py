@@ -459,6 +459,31 @@ TABLES.append(Table(BENCH, "sentiment", 3, {
 }))
 
 
+ASPECTS_BEFORE, ASPECTS_AFTER = "aspects-zh-labelled-before.json", "aspects-zh-labelled.json"
+
+
+def aspects_zh_row(path: str, half: str) -> dict:
+    """One (half, polarity path) row of the labelled-clauses table: n, then each metric before / after."""
+    entry = f"{path}_{half}"
+
+    def both(metric: str, scale: float = 1.0) -> list:
+        return [J(f, "metrics", entry, metric, scale=scale) for f in (ASPECTS_BEFORE, ASPECTS_AFTER)]
+
+    return {"n": [J(ASPECTS_AFTER, "metrics", entry, "n")],
+            "aspect found": both("aspect_recall"),
+            "polarity on found": both("polarity_accuracy_found"),
+            "macro-F1 on found": both("macro_f1_found"),
+            "clause polarity, all n": both("clause_polarity_accuracy"),
+            "clause macro-F1, all n": both("clause_macro_f1"),
+            "brand clauses": [J(ASPECTS_AFTER, "metrics", entry, "n_brand_clauses")],
+            "brand or product taken for an aspect": both("brand_as_aspect", scale=100)}
+
+
+TABLES.append(Table(BENCH, "aspects", 0, {
+    f"{half} | {path}": aspects_zh_row(path, half) for half in ("tuning", "held-out") for path in ("lexicon", "model")
+}, key=(0, 1)))
+
+
 def rating_row(index: int) -> dict:
     return {c: [J(rating, "rows", index, k)] for c, k in (("RMSE", "RMSE"), ("MAE", "MAE"), ("accuracy", "accuracy"))}
 
