@@ -95,7 +95,7 @@ def test_rest_route_and_cli_agree_on_polarity(tmp_path):
         ws.ingest(market.tables["items"], kind="items")
         ws.ingest(pd.concat([reviews, extra], ignore_index=True), kind="reviews")
     scores = tmp_path / "scores.json"
-    run_json("reviews", path, "analyze", out=scores)
+    run_json("reviews", "analyze", path, out=scores)
     cli = {r["review_id"]: r for r in json.loads(scores.read_text())}
     assert cli["zh-1"]["positive_aspects"] == ["fabric", "noise", "price"] and not cli["zh-1"]["negative_aspects"]
     chosen = ["zh-1"] + [rid for rid, r in cli.items() if r["negative_aspects"] and r["positive_aspects"]][:6]
