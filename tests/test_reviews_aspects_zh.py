@@ -110,3 +110,10 @@ def test_rest_route_and_cli_agree_on_polarity(tmp_path):
             rows = body["aspects"]
             assert sorted(r["aspect"] for r in rows if r["positive"]) == cli[rid]["positive_aspects"], rid
             assert sorted(r["aspect"] for r in rows if r["negative"]) == cli[rid]["negative_aspects"], rid
+
+
+def test_macro_f1_counts_a_never_predicted_class_as_zero():
+    from shoplens.bench.aspects import macro_f1
+
+    assert macro_f1([1, -1, 0], [1, -1, 0]) == 1.0
+    assert macro_f1([1, -1, 0], [1, -1, 1]) == pytest.approx((2 / 3 + 1 + 0) / 3)  # a binary model misses 0

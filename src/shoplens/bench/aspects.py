@@ -169,7 +169,7 @@ def macro_f1(true, predicted, classes=(1, -1, 0)) -> float:
     return float(np.mean(scores))
 
 
-def _stratum_extractors(corpus: pd.DataFrame, labelled: pd.DataFrame, seed: int, fit_reviews: int, extractor_for):
+def _stratum_extractors(corpus: pd.DataFrame, labelled: pd.DataFrame, seed: int, fit_reviews: int):
     """(source, category) -> fitted extractor, per polarity source; see the module docstring."""
     labelled_ids = set(zip(labelled["source"], labelled["file"], labelled["row_id"]))
     fitted = {}
@@ -180,7 +180,7 @@ def _stratum_extractors(corpus: pd.DataFrame, labelled: pd.DataFrame, seed: int,
         held = [(s, f, r) in labelled_ids for s, f, r in zip(stratum["source"], stratum["file"], stratum["row_id"])]
         train = stratum[~np.asarray(held)]
         sentiment = clause_sentiment_from_ratings(train["text"].tolist(), np.where(train["label"] == 1, 5, 1))
-        fitted[(source, category)] = {name: extractor_for(model).fit(texts)
+        fitted[(source, category)] = {name: AspectExtractor(sentiment=model).fit(texts)
                                       for name, model in (("lexicon", None), ("model", sentiment))}
     return fitted
 
@@ -215,14 +215,12 @@ def score_labelled(labelled: pd.DataFrame, mentions: list[list]) -> dict:
     }
 
 
-def run_labelled(quick: bool = False, data=None, seed: int = 0, extractor_for=None) -> BenchResult:
-    """The labelled real clauses; `extractor_for(sentiment) -> unfitted AspectExtractor` (default: the
-    package's AspectExtractor). quick: 300 reviews per stratum for fitting instead of 2,000."""
-    extractor_for = extractor_for or (lambda sentiment: AspectExtractor(sentiment=sentiment))
+def run_labelled(quick: bool = False, data=None, seed: int = 0) -> BenchResult:
+    """The labelled real clauses (module docstring). quick: 300 reviews per stratum for fitting, not 2,000."""
     with Stopwatch() as total:
         labelled = labelled_clauses(data)
         corpus = corpus_reviews(data)
-        fitted = _stratum_extractors(corpus, labelled, seed, 300 if quick else FIT_REVIEWS, extractor_for)
+        fitted = _stratum_extractors(corpus, labelled, seed, 300 if quick else FIT_REVIEWS)
         rows, metrics = [], {}
         for source in ("lexicon", "model"):
             mentions = [None] * len(labelled)
@@ -244,7 +242,8 @@ def run_labelled(quick: bool = False, data=None, seed: int = 0, extractor_for=No
                 metrics[f"{source}_{half}"] = result
                 rows.append({"polarity source": source, "half": half, **result})
         metrics["n_labelled"] = int(len(labelled))
-        metrics["n_picked_on_purpose"] = int((labelled["pick"].str.startswith("hard") & (labelled["aspect"] != "none")).sum())
+        on_purpose = labelled["pick"].str.startswith("hard") & (labelled["aspect"] != "none")
+        metrics["n_picked_on_purpose"] = int(on_purpose.sum())
     return BenchResult(
         suite="aspects", dataset=f"hand-labelled Chinese review clauses ({len(labelled)}: "
                                  "online-shopping-10cats, chnsenticorp-htl-all, chnsenticorp)",

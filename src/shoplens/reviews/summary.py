@@ -76,8 +76,9 @@ def analyze_reviews(
     """Summary of `reviews` (canonical columns review_id, item_id, rating, text), or of one item's reviews.
 
     The aspect vocabulary and the clause sentiment model are learnt from ALL given reviews (more data) unless
-    an `extractor` is given (e.g. the workspace's), then only the chosen item's reviews are summarised. per_review=True adds "reviews": one record per review
-    with its aspects each way and its positive probability (null when polarity comes from the lexicon)."""
+    an `extractor` is given (e.g. the workspace's), then only the chosen item's reviews are summarised.
+    per_review=True adds "reviews": one record per review with its aspects each way and its positive
+    probability (null when polarity comes from the lexicon)."""
     reviews = reviews.reset_index(drop=True)
     texts = [as_text(t) for t in reviews["text"]]
     extractor = extractor if extractor is not None else review_extractor(reviews)
