@@ -80,3 +80,11 @@ def test_real_recbole_on_a_tiny_file_uses_the_same_split(tmp_path):
     if sasrec["stopped_by"][0] == "max_minutes":  # the cap: no epoch is started that the last one says ends past it
         assert sasrec["train_seconds"] <= 0.1 * 60 + max(sasrec["epoch_seconds"][0])
     assert result.metrics["recbole Pop"]["stopped_by"] == ["one pass"]
+
+
+def test_popularity_hits_with_ties_for_the_target_count_only_strictly_higher_items():
+    # training counts: item 0 once, item 3 once, items 1 and 2 never
+    sequences = [np.array([0, 1, 2]), np.array([3, 0, 1])]
+    # user 0: target 2 (count 0) is beaten by item 3 (count 1): no hit. User 1: target 1 (count 0) ties only with
+    # item 2 (count 0; 3 and 0 are its history): a hit when ties go to the target, a miss in ShopLens's own ranking
+    assert recbole.popularity_hits_ties_for_target(sequences, n_items=4, k=1) == 1

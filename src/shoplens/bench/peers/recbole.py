@@ -79,11 +79,29 @@ def run(dataset: str, format: str | None = None, data=None, model: str = "sasrec
     result.metrics["pop_check"] = {  # the two protocols rank alike when the same counts give the same numbers
         "NDCG@10_relative_difference": (recbole_pop["NDCG@10"] - pop["NDCG@10"]) / pop["NDCG@10"],
         "hits@10_recbole": round(recbole_pop["HR@10"] * n_test), "hits@10_shoplens": round(pop["HR@10"] * n_test),
-        "test_users": n_test}
+        "hits@10_shoplens_ties_for_target": popularity_hits_ties_for_target(sequences, n_items), "test_users": n_test}
     result.metrics["n_items"], result.metrics["max_minutes"] = n_items, max_minutes
     result.metrics["peer_versions"] = recbole_env.installed_versions()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def popularity_hits_ties_for_target(sequences, n_items: int, k: int = 10) -> int:
+    """Test hits@k of training-count popularity with ties broken FOR the target. ShopLens counts ties against it
+    (`shoplens.metrics.rank_of_target`); RecBole's top-k orders equal scores by item index, between the two."""
+    import numpy as np
+
+    from shoplens.recommend.evaluate import leave_one_out
+
+    split = leave_one_out(sequences, min_len=atomic.MIN_LEN)
+    counts = np.bincount(np.concatenate(split.train), minlength=n_items).astype(np.float64)
+    hits = 0
+    for history, target in zip(split.test_history, split.test_target):
+        scores = counts.copy()
+        scores[history] = -np.inf  # the history does not compete; the target is not in its own way
+        target_score, scores[target] = counts[target], -np.inf
+        hits += int((scores > target_score).sum() < k)
+    return hits
 
 
 def _run_peer(python: Path, folder: str, model: str, seed: int, max_minutes: float, log) -> dict:
