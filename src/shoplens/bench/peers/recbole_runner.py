@@ -62,7 +62,7 @@ def main(job_path: str) -> None:
         last = epochs[-1].get("seconds", 0.0) if epochs else 0.0
         if epochs and elapsed + last > cap_seconds:
             raise TimeCap
-        epochs.append({"epoch": epoch_idx + 1, "started": elapsed})
+        epochs.append({"epoch": epoch_idx + 1, "started": elapsed, "cpu_started": time.process_time()})
         loss = train_epoch(train_data, epoch_idx, *args, **kwargs)
         epochs[-1]["loss"] = float(loss if not isinstance(loss, tuple) else sum(loss))
         return loss
@@ -71,6 +71,7 @@ def main(job_path: str) -> None:
         epoch = epochs[-1]
         epoch["valid_NDCG@10"] = float(valid_score)
         epoch["seconds"] = time.perf_counter() - started - epoch["started"]
+        epoch["cpu_seconds"] = time.process_time() - epoch.pop("cpu_started")  # a busy machine: wall >> CPU
         print(f"recbole {job['model']} seed {job['seed']}: epoch {epoch['epoch']} loss {epoch['loss']:.4f} (sum over batches) "
               f"valid NDCG@10 {valid_score:.4f} ({epoch['seconds']:.1f}s)", file=sys.stderr, flush=True)
 
