@@ -22,7 +22,8 @@ def bench_rec_peer(dataset: str = typer.Option(..., help="NAME[/SUBSET] of a pub
                    seeds: int = typer.Option(1, help="seeds of the peer's model (0, 1, ...)"),
                    max_minutes: float = typer.Option(15.0, help="cap each of the peer's training runs at this many "
                                                                 "minutes (its own early stopping ends it otherwise)"),
-                   data: Optional[Path] = typer.Option(None, "--data", help="public data root (default $SHOPLENS_DATA)"),
+                   data: Optional[Path] = typer.Option(None, "--data",
+                                                       help="public data root (default $SHOPLENS_DATA)"),
                    out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
     """RecBole's SASRec and Pop beside ShopLens's popularity, leave-one-out, full ranking (docs/peers.md)."""
     from shoplens.bench.harness import print_result

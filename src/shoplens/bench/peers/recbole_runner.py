@@ -72,8 +72,9 @@ def main(job_path: str) -> None:
         epoch["valid_NDCG@10"] = float(valid_score)
         epoch["seconds"] = time.perf_counter() - started - epoch["started"]
         epoch["cpu_seconds"] = time.process_time() - epoch.pop("cpu_started")  # a busy machine: wall >> CPU
-        print(f"recbole {job['model']} seed {job['seed']}: epoch {epoch['epoch']} loss {epoch['loss']:.4f} (sum over batches) "
-              f"valid NDCG@10 {valid_score:.4f} ({epoch['seconds']:.1f}s)", file=sys.stderr, flush=True)
+        print(f"recbole {job['model']} seed {job['seed']}: epoch {epoch['epoch']} loss {epoch['loss']:.4f} (sum over "
+              f"batches) valid NDCG@10 {valid_score:.4f} ({epoch['seconds']:.1f}s, {epoch['cpu_seconds']:.1f} CPU s)",
+              file=sys.stderr, flush=True)
 
     trainer._train_epoch = capped_train_epoch
     try:
