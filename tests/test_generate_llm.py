@@ -131,6 +131,14 @@ def test_the_http_backend_against_a_real_server_matches_in_process_greedy_output
     assert checks.passed and title
 
 
+def test_the_in_process_models_own_http_port_needs_its_key(local):
+    locked = OpenAIHTTPGenerator(local.listening_address, api_key="")
+    with pytest.raises(GenerationError, match="HTTP 401"):
+        locked.generate("hi", max_tokens=2)
+    owner = OpenAIHTTPGenerator(local.listening_address, api_key=local.api_key)
+    assert owner.generate("Yes or no?", grammar=YES_NO, max_tokens=4) in ("yes", "no")
+
+
 def test_an_unreachable_server_is_one_clear_error():
     with pytest.raises(GenerationError, match="127.0.0.1:9"):
         OpenAIHTTPGenerator("http://127.0.0.1:9").generate("hi", max_tokens=2)

@@ -60,14 +60,17 @@ def models_fetch(name: str = typer.Argument(..., help="model name (shoplens mode
 def models_serve(model: Optional[str] = typer.Argument(None, help=MODEL_HELP),
                  port: int = typer.Option(0, help="loopback port (0: any free one)"),
                  threads: Optional[int] = typer.Option(None, help=THREADS_HELP)):
-    """Serve a local model's OpenAI-compatible API on 127.0.0.1 until interrupted; prints {"url": ...}."""
+    """Serve a local model's OpenAI-compatible API on 127.0.0.1 until interrupted; prints {"url": ...}.
+    With $SHOPLENS_LLM_API_KEY set, requests need it as a bearer token (as the HTTP backend sends it)."""
     import json
+    import os
     import signal
     import threading
 
     from shoplens.generate.backends import LlamaCppGenerator
 
-    generator = LlamaCppGenerator(model, threads=threads, port=port or None)
+    generator = LlamaCppGenerator(model, threads=threads, port=port or None,
+                                  api_key=os.environ.get("SHOPLENS_LLM_API_KEY", ""))
     print(json.dumps({"url": generator.listening_address, "model": generator.name}), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

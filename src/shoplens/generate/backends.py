@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 import time
 import urllib.error
@@ -84,10 +85,12 @@ class LlamaCppGenerator:
 
     model: a registered name (fetched), a .gguf path, or None for $SHOPLENS_LLM_MODEL / the default.
     threads: CPU threads (default $SHOPLENS_LLM_THREADS, else all cores). Loads on the first request.
-    xllamacpp also serves the OpenAI HTTP API on loopback while loaded (`listening_address`)."""
+    xllamacpp also serves the OpenAI HTTP API on 127.0.0.1 while loaded (`listening_address`), with no CORS
+    origins allowed (a web page must not reach it) and behind `api_key`: a random one unless given, so only
+    its owner can use that port; `api_key=""` leaves it open to local processes (`shoplens models serve`)."""
 
     def __init__(self, model: str | Path | None = None, *, threads: int | None = None, n_ctx: int = 2048,
-                 port: int | None = None):
+                 port: int | None = None, api_key: str | None = None):
         self.model_file = model_path(None if model is None else str(model))
         self.name = self.model_file.stem
         self.threads = default_threads() if threads is None else int(threads)
@@ -95,6 +98,7 @@ class LlamaCppGenerator:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         self.n_ctx = n_ctx
         self.port = port  # of the loopback HTTP API; None: any free port
+        self.api_key = secrets.token_urlsafe(24) if api_key is None else api_key
         self.usage = _new_usage()
         self._server = None
         self._lock = threading.Lock()
@@ -114,6 +118,8 @@ class LlamaCppGenerator:
             params.warmup = False
             if self.port is not None:
                 params.port = int(self.port)
+            params.api_keys = [self.api_key] if self.api_key else []
+            params.cors_origins = ""
             params.verbosity = -1  # llama.cpp logs to stderr otherwise, on every request
             self._server = xllamacpp.Server(params)
         return self._server
