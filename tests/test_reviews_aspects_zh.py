@@ -117,3 +117,10 @@ def test_macro_f1_counts_a_never_predicted_class_as_zero():
 
     assert macro_f1([1, -1, 0], [1, -1, 0]) == 1.0
     assert macro_f1([1, -1, 0], [1, -1, 1]) == pytest.approx((2 / 3 + 1 + 0) / 3)  # a binary model misses 0
+
+
+def test_bench_aspects_refuses_an_unknown_part_in_one_line():
+    from shoplens_cli import assert_one_line_error, run
+
+    assert_one_line_error(run("bench", "aspects", "--part", "everything", ok=False),
+                          "--part must be simulator or labelled")

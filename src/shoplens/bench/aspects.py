@@ -19,10 +19,7 @@ often a brand or product name in the clause (`non_aspects`) is reported as an as
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -251,26 +248,3 @@ def run_labelled(quick: bool = False, data=None, seed: int = 0) -> BenchResult:
                  "vocabulary and clause model fitted per stratum on up to 2,000 reviews (labelled ones left out "
                  "of the model); tuning / held-out halves by a hash of the review id",
         metrics=metrics, seconds=total.seconds, rows=rows)
-
-
-def main(argv=None) -> None:
-    """`python -m shoplens.bench.aspects --part labelled --out FILE` (until `shoplens bench aspects` passes --part)."""
-    from shoplens.bench.harness import print_result
-
-    parser = argparse.ArgumentParser(prog="python -m shoplens.bench.aspects")
-    parser.add_argument("--part", choices=("simulator", "labelled"), default="simulator")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--data")
-    parser.add_argument("--out")
-    args = parser.parse_args(argv)
-    result = run(quick=args.quick, data=args.data, part=args.part)
-    payload = print_result(result)
-    if args.out:
-        command = " ".join(["python -m shoplens.bench.aspects", *(argv if argv is not None else sys.argv[1:])])
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({**payload, "command": command, "rows": result.rows}, indent=2,
-                                             ensure_ascii=False) + "\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -117,7 +117,23 @@ def _suite(module_name: str, doc: str):
     return command
 
 
-bench_app.command("aspects")(_suite("aspects", "Aspect extraction and clause polarity against the simulator's true aspects."))
+
+
+@bench_app.command("aspects")
+def bench_aspects(part: str = typer.Option("simulator", help="simulator (generated reviews, true aspects) | labelled "
+                                           "(real Chinese review clauses labelled by hand, bench/labels/)"),
+                  quick: bool = typer.Option(False), data: Optional[Path] = typer.Option(None, "--data"),
+                  out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
+    """Aspect extraction and clause polarity: against the simulator's true aspects, or on labelled real clauses."""
+    from shoplens.bench import aspects
+    from shoplens.bench.harness import print_result
+
+    if part not in ("simulator", "labelled"):
+        fail(f"--part must be simulator or labelled, got {part!r}")
+    check_out(out)
+    print_result(aspects.run(quick=quick, data=data, part=part), console, out)
+
+
 bench_app.command("rating")(_suite("rating", "1-5 star prediction from review text (women's clothing reviews)."))
 bench_app.command("categorize")(_suite("categorize", "Title -> category levels 1-3 on BigBasket."))
 
