@@ -61,6 +61,16 @@ def test_generate_titles_for_the_first_items_with_checks(shop, tmp_path):
     assert len(pd.read_csv(out)) == len(items)
 
 
+def test_a_rerun_is_answered_from_the_workspace_cache(shop):
+    first = run_json("generate", "titles", shop["ws"], "--limit", "2", *MODEL)
+    again = run_json("generate", "titles", shop["ws"], "--limit", "2", *MODEL)
+    assert again["drafts"] == first["drafts"]
+    assert again["usage"]["requests"] == 0 and again["usage"]["cache_hits"] >= 2
+    fresh = run_json("generate", "titles", shop["ws"], "--limit", "2", "--no-cache", *MODEL)
+    assert fresh["usage"]["requests"] >= 2 and fresh["usage"]["cache_hits"] == 0
+    assert (shop["ws"] / "artifacts" / "generate" / "cache.sqlite").is_file()
+
+
 def test_generate_one_item_marked_not_regenerated(shop):
     [draft] = run_json("generate", "titles", shop["ws"], "--item", "SKU0001", "--on-fail", "mark", *MODEL)["drafts"]
     assert draft["item_id"] == "SKU0001" and draft["attempts"] == 1

@@ -23,6 +23,7 @@ MODEL_HELP = ("registered model name (shoplens models list) or a .gguf path; "
 URL_HELP = "an OpenAI-compatible server instead of a local model (default $SHOPLENS_LLM_URL)"
 THREADS_HELP = "CPU threads for a local model (default $SHOPLENS_LLM_THREADS, else all cores)"
 MAX_TOKENS_HELP = "most tokens per draft (a draft cut short is not valid JSON: it fails the format check)"
+NO_CACHE_HELP = "generate again instead of reusing answers cached in the workspace for the same model and prompt"
 ON_FAIL_HELP = "a draft failing a check: regenerate (then a template), mark (keep, status failed), reject (no text)"
 
 
@@ -89,28 +90,34 @@ def _generator(model: Optional[str], url: Optional[str], threads: Optional[int])
 
 
 def _run(job, **kw):
-    """Call a workspace job with a progress bar on stderr; a backend failure is one line."""
+    """Call a workspace job with a progress bar on stderr; a backend failure is one line. Answers are cached
+    in the workspace (artifacts/generate/cache.sqlite) unless no_cache."""
     from rich.progress import Progress
 
-    from shoplens.generate.backends import GenerationError
+    from shoplens.generate.backends import CachedGenerator, GenerationError
 
+    if not kw.pop("no_cache"):
+        kw["generator"] = CachedGenerator(kw["generator"], kw["ws"].artifact_dir("generate") / "cache.sqlite")
     with Progress(console=errors, transient=True) as bar:
         task = bar.add_task("generating", total=None)
         try:
-            return job(progress=lambda done, total: bar.update(task, completed=done, total=total), **kw)
+            return job(progress=lambda done, total: bar.update(task, completed=done, total=total), **kw), \
+                getattr(kw["generator"], "hits", 0)
         except GenerationError as e:
             fail(str(e))
 
 
-def _show(table, text_column: str, out: Optional[Path], as_json: bool, usage: dict) -> None:
+def _show(result, text_column: str, out: Optional[Path], as_json: bool, usage: dict) -> None:
+    table, hits = result
     write_out(table, out, as_json)
     if as_json:
-        print_json({"drafts": table, "usage": usage})
+        print_json({"drafts": table, "usage": {**usage, "cache_hits": hits}})
         return
     print_table(table[[c for c in table.columns if c != "checks"]], title=text_column)
     tokens, seconds = usage["completion_tokens"], usage["seconds"]
     console.print(f"{usage['requests']} requests, {tokens} tokens in {seconds:.1f} s"
-                  + (f" ({tokens / seconds:.1f} tokens/s)" if seconds else ""), markup=False)
+                  + (f" ({tokens / seconds:.1f} tokens/s)" if seconds else "")
+                  + (f"; {hits} answers from the workspace cache" if hits else ""), markup=False)
 
 
 def _check_on_fail(on_fail: str) -> None:
@@ -130,6 +137,7 @@ def generate_titles(workspace: Path = typer.Argument(..., help="workspace folder
                     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                     on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
                     max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
+                    no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
                     out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                     as_json: bool = typer.Option(False, "--json")):
     """Product titles from each item's attributes (brand, category, title, description, price), checked."""
@@ -142,7 +150,8 @@ def generate_titles(workspace: Path = typer.Argument(..., help="workspace folder
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(workspace_titles, ws=ws, generator=generator, item=item, limit=limit, on_fail=on_fail,
-                     max_chars=max_chars, max_tokens=max_tokens)
+                     max_chars=max_chars, max_tokens=max_tokens,
+                     no_cache=no_cache)
     _show(table, "generated_title", out, as_json, generator.usage)
 
 
@@ -155,6 +164,7 @@ def generate_summaries(workspace: Path = typer.Argument(..., help="workspace fol
                        threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                        on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
                        max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
+                       no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
                        out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                        as_json: bool = typer.Option(False, "--json")):
     """Short description summaries for listing cards and snippets; every sentence checked against the source."""
@@ -165,7 +175,7 @@ def generate_summaries(workspace: Path = typer.Argument(..., help="workspace fol
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(workspace_summaries, ws=ws, generator=generator, item=item, limit=limit, on_fail=on_fail,
-                     max_tokens=max_tokens)
+                     max_tokens=max_tokens, no_cache=no_cache)
     _show(table, "summary", out, as_json, generator.usage)
 
 
@@ -178,6 +188,7 @@ def generate_replies(workspace: Path = typer.Argument(..., help="workspace folde
                      threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                      on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
                      max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
+                     no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
                      out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                      as_json: bool = typer.Option(False, "--json")):
     """Merchant replies to reviews: thanks, or an apology for a low rating."""
@@ -188,7 +199,7 @@ def generate_replies(workspace: Path = typer.Argument(..., help="workspace folde
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(workspace_replies, ws=ws, generator=generator, review=review, limit=limit, on_fail=on_fail,
-                     max_tokens=max_tokens)
+                     max_tokens=max_tokens, no_cache=no_cache)
     _show(table, "reply", out, as_json, generator.usage)
 
 
@@ -202,6 +213,7 @@ def generate_review_draft(workspace: Path = typer.Argument(..., help="workspace 
                           threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                           on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
                           max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
+                          no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
                           as_json: bool = typer.Option(False, "--json")):
     """A buyer's review draft from their notes, always marked as generated."""
     from shoplens.generate.jobs import workspace_review_draft
@@ -211,7 +223,7 @@ def generate_review_draft(workspace: Path = typer.Argument(..., help="workspace 
     with open_workspace(workspace) as ws:
         table = _run(lambda progress, **kw: workspace_review_draft(**kw), ws=ws, generator=generator, item=item,
                      notes=notes, rating=rating, on_fail=on_fail,
-                     max_tokens=max_tokens)
+                     max_tokens=max_tokens, no_cache=no_cache)
     _show(table, "review_draft", None, as_json, generator.usage)
 
 
@@ -224,6 +236,7 @@ def generate_narrative(workspace: Path = typer.Argument(..., help="workspace fol
                        threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                        on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
                        max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
+                       no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
                        as_json: bool = typer.Option(False, "--json")):
     """A user's interests in words from their profile, naming only its categories, brands and price band."""
     from shoplens.generate.jobs import workspace_narrative
@@ -235,7 +248,7 @@ def generate_narrative(workspace: Path = typer.Argument(..., help="workspace fol
     with open_workspace(workspace) as ws:
         table = _run(lambda progress, **kw: workspace_narrative(**kw), ws=ws, generator=generator, user=user,
                      lang=lang, on_fail=on_fail,
-                     max_tokens=max_tokens)
+                     max_tokens=max_tokens, no_cache=no_cache)
     _show(table, "narrative", None, as_json, generator.usage)
 
 

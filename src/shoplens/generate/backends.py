@@ -178,3 +178,35 @@ def make_generator(model: str | None = None, *, url: str | None = None, threads:
     if url:
         return OpenAIHTTPGenerator(url, model=model or "default")
     return LlamaCppGenerator(model, threads=threads)
+
+
+class CachedGenerator:
+    """A generator whose answers are kept in a SQLite file keyed by (model, request): the same messages with
+    the same schema, grammar, max_tokens, temperature and seed are answered from the file, not regenerated
+    (llama.cpp is deterministic for a given seed, so a rerun of a batch costs nothing). `hits` counts them."""
+
+    def __init__(self, inner: Generator, path: str | Path):
+        import sqlite3
+
+        self.inner, self.name, self.usage, self.hits = inner, inner.name, inner.usage, 0
+        model_file = getattr(inner, "model_file", None)  # a local file: its size names the version too
+        self.model_id = f"{inner.name}:{model_file.stat().st_size}" if model_file is not None else inner.name
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, text TEXT)")
+        self._lock = threading.Lock()
+
+    def generate(self, messages: Messages, **kw) -> str:
+        import hashlib
+
+        request = {"model": self.model_id, "messages": _as_messages(messages), **kw}
+        key = hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        with self._lock:
+            row = self._db.execute("SELECT text FROM answers WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            self.hits += 1
+            return row[0]
+        text = self.inner.generate(messages, **kw)
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?)", (key, self.model_id, text))
+            self._db.commit()
+        return text
