@@ -515,7 +515,8 @@ TABLES.append(Table(BENCH, "service", 0, key=(0, 1), cells={
 
 REC_MODELS = {"SASRec": "sasrec", "HSTU": "hstu", "item-kNN": "itemknn", "ALS": "als", "BPR": "bpr",
               "popularity": "popularity"}
-SEEDED = {"sasrec", "hstu", "als", "bpr"}
+SEEDED = {"sasrec", "hstu", "esasrec", "als", "bpr"}
+RUN_MODELS = {**REC_MODELS, "SASRec, defaults": "sasrec", "eSASRec, defaults": "esasrec"}  # the committed-command table
 DRIVER_REPLACED = Outside("the GPU driver's run of 2026-11-28, whose JSON the CPU rerun by the committed command "
                           "replaced (kept in git: `git show 4077b44:bench/results/...`)")
 
@@ -525,6 +526,11 @@ def seeds_in_command(file: str) -> F:
     return F(file, lambda d: re.search(r"--seeds (\d+)", d["command"]).group(1))
 
 
+def budget_in_command(file: str) -> F:
+    """The `--budget-minutes N` of the command the JSON records."""
+    return F(file, lambda d: re.search(r"--budget-minutes (\d+(?:\.\d+)?)", d["command"]).group(1))
+
+
 def rec_run_row(dataset: str, model: str) -> dict:
     """A row of the committed-command table: NDCG@10, HR@10, seeds, best epochs, the command's --seeds."""
     file = f"rec-{dataset}-{model}.json"
@@ -532,15 +538,18 @@ def rec_run_row(dataset: str, model: str) -> dict:
     cells = {metric: (mean_std(file, "metrics", model, metric) if seeded else [J(file, "metrics", model, metric)])
              for metric in ("NDCG@10", "HR@10")}
     cells["seeds"] = [J(file, "metrics", model, "seeds", i) for i in range(3)] if seeded else []
-    if model in ("sasrec", "hstu"):
+    if model in ("sasrec", "hstu", "esasrec"):
         cells["best epochs (every run stopped by patience)"] = [J(file, "metrics", model, "best_epochs", i) for i in range(3)]
     cells["command"] = [seeds_in_command(file)]
+    if "--budget-minutes" in results(file)["command"]:
+        cells["command"].append(budget_in_command(file))
     return cells
 
 
 TABLES.append(Table(BENCH, "rec —", 0, {
-    f"{dataset} | {label}": rec_run_row(file_name, REC_MODELS[label])
-    for dataset, file_name, labels in (("ml-100k", "ml-100k", ("SASRec", "HSTU", "ALS", "item-kNN", "BPR", "popularity")),
+    f"{dataset} | {label}": rec_run_row(file_name, RUN_MODELS[label])
+    for dataset, file_name, labels in (("ml-100k", "ml-100k", ("SASRec, defaults", "eSASRec, defaults", "HSTU", "ALS",
+                                                               "item-kNN", "BPR", "popularity")),
                                        ("Beauty", "Beauty", ("SASRec", "ALS", "item-kNN", "BPR", "popularity")))
     for label in labels
 }, key=(0, 1)))
