@@ -225,3 +225,13 @@ def test_a_narrative_names_only_the_profile():
                          catalogue_brands=("Sony", "兰蔻"), catalogue_categories=("耳机", "口红"))
     [(_, checks)] = task([profile])
     assert set(checks.problems()) == {"brands: other brand 兰蔻", "categories: category 口红"}
+
+
+def test_a_time_limit_skips_the_records_left_and_never_passes_them():
+    from shoplens.generate.jobs import run_batches
+    from shoplens.generate.tasks import Drafter, TitleTask
+
+    model = Scripted(*['{"title": "小米 Redmi K40"}'] * 8)
+    results = run_batches(TitleTask(Drafter(model)), [RECORD] * 8, batch_size=2, max_seconds=0)
+    assert [c.status for _, c in results] == ["ok", "ok"] + ["skipped"] * 6  # the first batch always runs
+    assert all(text == "" and not c.passed and c.failed == ["time"] for text, c in results[2:])

@@ -23,6 +23,7 @@ MODEL_HELP = ("registered model name (shoplens models list) or a .gguf path; "
 URL_HELP = "an OpenAI-compatible server instead of a local model (default $SHOPLENS_LLM_URL)"
 THREADS_HELP = "CPU threads for a local model (default $SHOPLENS_LLM_THREADS, else all cores)"
 MAX_TOKENS_HELP = "most tokens per draft (a draft cut short is not valid JSON: it fails the format check)"
+MAX_SECONDS_HELP = "stop starting drafts after this many seconds; the items left are listed as skipped"
 NO_CACHE_HELP = "generate again instead of reusing answers cached in the workspace for the same model and prompt"
 ON_FAIL_HELP = "a draft failing a check: regenerate (then a template), mark (keep, status failed), reject (no text)"
 
@@ -138,6 +139,7 @@ def generate_titles(workspace: Path = typer.Argument(..., help="workspace folder
                     on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
                     max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
                     no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
+                    max_seconds: Optional[float] = typer.Option(None, min=1, help=MAX_SECONDS_HELP),
                     out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                     as_json: bool = typer.Option(False, "--json")):
     """Product titles from each item's attributes (brand, category, title, description, price), checked."""
@@ -150,8 +152,7 @@ def generate_titles(workspace: Path = typer.Argument(..., help="workspace folder
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(workspace_titles, ws=ws, generator=generator, item=item, limit=limit, on_fail=on_fail,
-                     max_chars=max_chars, max_tokens=max_tokens,
-                     no_cache=no_cache)
+                     max_chars=max_chars, max_tokens=max_tokens, no_cache=no_cache, max_seconds=max_seconds)
     _show(table, "generated_title", out, as_json, generator.usage)
 
 
@@ -165,6 +166,7 @@ def generate_summaries(workspace: Path = typer.Argument(..., help="workspace fol
                        on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
                        max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
                        no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
+                       max_seconds: Optional[float] = typer.Option(None, min=1, help=MAX_SECONDS_HELP),
                        out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                        as_json: bool = typer.Option(False, "--json")):
     """Short description summaries for listing cards and snippets; every sentence checked against the source."""
@@ -175,7 +177,7 @@ def generate_summaries(workspace: Path = typer.Argument(..., help="workspace fol
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(workspace_summaries, ws=ws, generator=generator, item=item, limit=limit, on_fail=on_fail,
-                     max_tokens=max_tokens, no_cache=no_cache)
+                     max_tokens=max_tokens, no_cache=no_cache, max_seconds=max_seconds)
     _show(table, "summary", out, as_json, generator.usage)
 
 
@@ -189,6 +191,7 @@ def generate_replies(workspace: Path = typer.Argument(..., help="workspace folde
                      on_fail: str = typer.Option("regenerate", help=ON_FAIL_HELP),
                      max_tokens: int = typer.Option(96, min=8, help=MAX_TOKENS_HELP),
                      no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
+                     max_seconds: Optional[float] = typer.Option(None, min=1, help=MAX_SECONDS_HELP),
                      out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
                      as_json: bool = typer.Option(False, "--json")):
     """Merchant replies to reviews: thanks, or an apology for a low rating."""
@@ -199,7 +202,7 @@ def generate_replies(workspace: Path = typer.Argument(..., help="workspace folde
     generator = _generator(model, url, threads)
     with open_workspace(workspace) as ws:
         table = _run(workspace_replies, ws=ws, generator=generator, review=review, limit=limit, on_fail=on_fail,
-                     max_tokens=max_tokens, no_cache=no_cache)
+                     max_tokens=max_tokens, no_cache=no_cache, max_seconds=max_seconds)
     _show(table, "reply", out, as_json, generator.usage)
 
 

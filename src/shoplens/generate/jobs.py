@@ -3,22 +3,31 @@ their checks (one row per source record)."""
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import pandas as pd
 
 from shoplens.generate.backends import Generator
+from shoplens.generate.checks import Check, Checks
 from shoplens.generate.tasks import (Drafter, NarrativeTask, ReplyTask, Result, ReviewDraftTask, SummaryTask,
                                      TitleTask)
 
 Progress = Callable[[int, int], None]
 
 
-def run_batches(task: Callable[[list[dict]], list[Result]], records: list[dict], batch_size: int = 8,
-                progress: Progress | None = None) -> list[Result]:
-    """The task over `records` in batches (a progress callback after each)."""
+def run_batches(task: Callable[[list[dict]], list[Result]], records: list[dict], batch_size: int = 4,
+                progress: Progress | None = None, max_seconds: float | None = None) -> list[Result]:
+    """The task over `records` in batches (a progress callback after each). With `max_seconds`, no batch after
+    the first starts after that time: the records left get no text and status "skipped" (never passed).
+    An interrupted run loses nothing generated when the generator caches (CachedGenerator): a rerun resumes."""
     results: list[Result] = []
+    start_time = time.perf_counter()
     for start in range(0, len(records), batch_size):
+        if max_seconds is not None and start and time.perf_counter() - start_time > max_seconds:  # >= 1 batch
+            skipped = Checks([Check("time", False, [f"the {max_seconds:g} s time limit was reached first"])],
+                             "skipped", 0)
+            return results + [("", skipped)] * (len(records) - len(results))
         results += task(records[start:start + batch_size])
         if progress:
             progress(len(results), len(records))
@@ -62,29 +71,31 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def workspace_titles(ws, generator: Generator, *, item: str | None = None, limit: int | None = None,
                      on_fail: str = "regenerate", max_tokens: int = 96, max_chars: int | None = None,
-                     progress: Progress | None = None) -> pd.DataFrame:
+                     progress: Progress | None = None, max_seconds: float | None = None) -> pd.DataFrame:
     """`shoplens generate titles WS`: a title per item from its brand, category, title, description, price."""
     catalogue = ws.table("items")
     chosen = _items(ws, item, limit)
     records = [{k: r.get(k) for k in ("brand", "category", "title", "description", "price")} for r in _records(chosen)]
     task = TitleTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens), max_chars=max_chars,
                      catalogue_brands=_brands(catalogue))
-    return drafts_table(chosen["item_id"], "item_id", run_batches(task, records, progress=progress), "generated_title")
+    return drafts_table(chosen["item_id"], "item_id", run_batches(task, records, progress=progress,
+                                                                 max_seconds=max_seconds), "generated_title")
 
 
 def workspace_summaries(ws, generator: Generator, *, item: str | None = None, limit: int | None = None,
                         on_fail: str = "regenerate", max_tokens: int = 96,
-                        progress: Progress | None = None) -> pd.DataFrame:
+                        progress: Progress | None = None, max_seconds: float | None = None) -> pd.DataFrame:
     catalogue = ws.table("items")
     chosen = _items(ws, item, limit)
     task = SummaryTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens),
                        catalogue_brands=_brands(catalogue))
-    return drafts_table(chosen["item_id"], "item_id", run_batches(task, _records(chosen), progress=progress), "summary")
+    return drafts_table(chosen["item_id"], "item_id", run_batches(task, _records(chosen), progress=progress,
+                                                                 max_seconds=max_seconds), "summary")
 
 
 def workspace_replies(ws, generator: Generator, *, review: str | None = None, limit: int | None = None,
                       on_fail: str = "regenerate", max_tokens: int = 96,
-                      progress: Progress | None = None) -> pd.DataFrame:
+                      progress: Progress | None = None, max_seconds: float | None = None) -> pd.DataFrame:
     """Merchant replies to reviews (each with its item's title and brand in the source)."""
     reviews, items = ws.table("reviews"), ws.table("items")
     if reviews.empty:
@@ -97,7 +108,7 @@ def workspace_replies(ws, generator: Generator, *, review: str | None = None, li
         reviews = reviews.head(limit)
     joined = reviews.merge(items[["item_id", "title", "brand"]], on="item_id", how="left")
     task = ReplyTask(Drafter(generator, on_fail=on_fail, max_tokens=max_tokens), catalogue_brands=_brands(items))
-    results = run_batches(task, _records(joined), progress=progress)
+    results = run_batches(task, _records(joined), progress=progress, max_seconds=max_seconds)
     return drafts_table(joined["review_id"], "review_id", results, "reply")
 
 
@@ -125,7 +136,7 @@ def narrative_task(items: pd.DataFrame, generator: Generator, *, lang: str = "zh
 
 def workspace_narrative(ws, generator: Generator, *, user: str, lang: str = "zh", on_fail: str = "regenerate",
                         max_tokens: int = 96) -> pd.DataFrame:
-    """One user's interests in words, from `shoplens profile WS --user U`, naming only what it holds."""
+    """One user's interests in words, from `shoplens customers profile WS --user U`, naming only what it holds."""
     from shoplens.customers.jobs import workspace_profile
 
     profile = workspace_profile(ws, user)
