@@ -58,5 +58,5 @@ def test_personalisation_uses_a_fitted_recommender(market_ws):
 def test_missing_index_and_empty_workspace_are_explained(ws):
     with pytest.raises(ValueError, match="no items"):
         build_index(ws, encoder="static")
-    with pytest.raises(FileNotFoundError, match="shoplens index"):
+    with pytest.raises(FileNotFoundError, match="shoplens search index"):
         search(ws, "anything")

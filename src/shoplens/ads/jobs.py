@@ -1,4 +1,4 @@
-"""Workspace-level CTR jobs: what `shoplens fit WS ctr`, `shoplens ctr` and `shoplens target` call.
+"""Workspace-level CTR jobs: what `shoplens ads fit|ctr|target` call.
 
     fit_ctr(ws, model="deepfm")                  # ad_impressions (+ items, + events for DIN) -> saved model
     predict_ctr(ws, user="u1", item="i9")        # calibrated click probability
@@ -171,7 +171,7 @@ def thin_log_warnings(train_clicks: pd.Series, valid_clicks: pd.Series, valid_sh
 def load_ctr(ws, name: str = "deepfm") -> CTRModelBase:
     path = ws.artifacts / "models" / "ctr" / name
     if not (path / "config.json").exists():
-        raise FileNotFoundError(f"no CTR model {name!r} in {ws.path}; train one with `shoplens fit {ws.path} ctr --model {name}`")
+        raise FileNotFoundError(f"no CTR model {name!r} in {ws.path}; train one with `shoplens ads fit {ws.path} --model {name}`")
     return load_model(path)
 
 

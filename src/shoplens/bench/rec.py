@@ -39,7 +39,7 @@ PUBLISHED = {
              "sampled99": {"PopRec": (0.3609, 0.2007), "SASRec": (0.7373, 0.4642), "BERT4Rec": (0.7597, 0.4778), "GRU4Rec": (0.7265, 0.4375), "S3-Rec": (0.7725, 0.4934)}},
 }
 
-# Sequence models: the classes' own defaults (the same as `shoplens fit` uses), early-stopped on validation.
+# Sequence models: the classes' own defaults (the same as `shoplens rec fit` uses), early-stopped on validation.
 # Baselines: common defaults, not tuned.
 PARAMS = {
     "popularity": {},

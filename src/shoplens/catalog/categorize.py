@@ -298,7 +298,7 @@ def one_category_warning(predicted: pd.Series, known: int) -> str | None:
 
 
 def categorize_workspace(ws, only_missing: bool = True, folds: int = 5, **params) -> pd.DataFrame:
-    """Predict categories for a workspace's items (what `shoplens categorize WS` prints).
+    """Predict categories for a workspace's items (what `shoplens catalog categorize WS` prints).
 
     Learns from the items that have a category (`params` go to `CategoryClassifier`; which model the labelled
     items support: `choose_categorizer`) and predicts those without one; with `only_missing=False` it also

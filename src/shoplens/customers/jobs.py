@@ -20,7 +20,7 @@ def _tables(ws) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
 
 
 def workspace_profile(ws, user_id: str, *, as_of=None, encoder: str = "static", n_interests: int = 4) -> dict:
-    """`shoplens profile WS --user U`: the JSON-ready profile of one user, with their RFM segment."""
+    """`shoplens customers profile WS --user U`: the JSON-ready profile of one user, with their RFM segment."""
     events, items, last = _tables(ws)
     as_of = last if as_of is None else pd.Timestamp(as_of)
     purchases = purchases_from_events(events, items)
@@ -32,7 +32,7 @@ def workspace_profile(ws, user_id: str, *, as_of=None, encoder: str = "static", 
 
 def workspace_churn(ws, *, precision: float | None = None, budget: int | None = None, horizon_days: float = 90.0,
                     as_of=None, model: RepurchaseModel | None = None) -> tuple[pd.DataFrame, dict]:
-    """`shoplens churn WS [--precision P | --budget N]`: at-risk customers with reasons and value at risk.
+    """`shoplens customers churn WS [--precision P | --budget N]`: at-risk customers with reasons and value at risk.
     Trains on (features as of as_of - horizon -> activity in the last horizon), scores as of `as_of`."""
     events, items, last = _tables(ws)
     as_of = last if as_of is None else pd.Timestamp(as_of)
@@ -41,7 +41,7 @@ def workspace_churn(ws, *, precision: float | None = None, budget: int | None = 
 
 
 def workspace_segments(ws, *, n_clusters: int = 8, encoder: str = "static", as_of=None) -> dict[str, pd.DataFrame]:
-    """`shoplens segments WS`: {"rfm": segment table, "customers": segment per customer,
+    """`shoplens customers segments WS`: {"rfm": segment table, "customers": segment per customer,
     "clusters": embedding clusters with descriptions (when items exist)}."""
     events, items, last = _tables(ws)
     as_of = last if as_of is None else pd.Timestamp(as_of)

@@ -1,4 +1,4 @@
-"""Forecasting a workspace: what `shoplens forecast WS --horizon 28 --level item` and the demo call.
+"""Forecasting a workspace: what `shoplens demand forecast WS --horizon 28 --level item` and the demo call.
 
     result = forecast_workspace(ws, horizon=28, level="item")
     result.forecast      # unique_id, ds, yhat, yhat_lo80, yhat_hi80

@@ -1,4 +1,4 @@
-"""The reorder list of a workspace: what `shoplens inventory WS --service-level 0.95` and the demo call.
+"""The reorder list of a workspace: what `shoplens demand inventory WS --service-level 0.95` and the demo call.
 
     table = reorder_list(ws, service_level=0.95)   # per item x store: safety stock, reorder point, order-up-to
     table.attrs["safety"]                          # which safety-stock rule was used, and its factor

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from shoplens.recommend.base import Recommender, RecommenderBase, load_recommender
 from shoplens.recommend.evaluate import evaluate, leave_one_out, sample_negatives
 
-# name -> (module, class), as used by `shoplens fit --model NAME` and `bench rec --model NAME`
+# name -> (module, class), as used by `shoplens rec fit --model NAME` and `bench rec --model NAME`
 MODEL_CLASSES = {"popularity": ("baselines", "Popularity"), "itemknn": ("baselines", "ItemKNN"),
                  "als": ("baselines", "ALS"), "bpr": ("baselines", "BPR"), "sasrec": ("sasrec", "SASRec"),
                  "hstu": ("hstu", "HSTU"), "esasrec": ("esasrec", "ESASRec")}

@@ -303,7 +303,7 @@ def published_version(ws, name: str) -> str | None:
 def load_workspace_model(ws, name: str = "sasrec") -> WorkspaceRecommender:
     path = ws.current_version(*ARTIFACT, name)
     if path is None:
-        raise FileNotFoundError(f"no recommender {name!r} in {ws.path}; train one with `shoplens fit {ws.path} recommend`")
+        raise FileNotFoundError(f"no recommender {name!r} in {ws.path}; train one with `shoplens rec fit {ws.path}`")
     encoder = json.loads((path / "text.json").read_text())["encoder"]
     recommender = WorkspaceRecommender(ws, load_recommender(path), Vocab.load(path / "users.json"),
                                        Vocab.load(path / "items.json"), name, encoder, version=path.name)

@@ -131,7 +131,7 @@ def review_scores(reviews: pd.DataFrame, texts: list[str], mentions: list[list],
 def analyze_workspace(ws, item: str | None = None, top: int = 5, per_review: bool = False,
                       extractor: AspectExtractor | None = None) -> dict:
     """`analyze_reviews` over a workspace's `reviews` table with `workspace_extractor(ws)` (or the given one,
-    e.g. the server's cached copy): what `shoplens reviews WS analyze` prints."""
+    e.g. the server's cached copy): what `shoplens reviews analyze WS` prints."""
     reviews = ws.table("reviews")
     if item is not None and not (reviews["item_id"].astype(str) == str(item)).any():
         raise ValueError(f"item {item!r} has no reviews in {ws.path}")

@@ -334,7 +334,7 @@ class SearchIndex(UsesNamedEncoder):
     def load(cls, path: str | Path) -> "SearchIndex":
         path = Path(path)
         if not (path / "index.json").exists():
-            raise FileNotFoundError(f"no search index in {path}; build one first (`shoplens index WS search`)")
+            raise FileNotFoundError(f"no search index in {path}; build one first (`shoplens search index WS`)")
         meta = json.loads((path / "index.json").read_text())
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"search index in {path} has format {meta.get('format')}, expected {FORMAT_VERSION}")

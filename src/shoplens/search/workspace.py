@@ -1,4 +1,4 @@
-"""Search over a workspace: what `shoplens index WS search`, `shoplens search` and `shoplens suggest` call.
+"""Search over a workspace: what `shoplens search index|query|suggest` call.
 
     build_index(ws)                          # items table -> artifacts/search/{index,suggest}
     update_index(ws)                         # apply item additions, changes and deletions incrementally
@@ -32,7 +32,7 @@ def published_path(ws, part: str):
     """The folder of the published search/<part> ("index" or "suggest"); FileNotFoundError when none."""
     folder = ws.current_version("search", part)
     if folder is None:
-        raise FileNotFoundError(f"no search {part} in {ws.path}; build one with `shoplens index {ws.path} search`")
+        raise FileNotFoundError(f"no search {part} in {ws.path}; build one with `shoplens search index {ws.path}`")
     return folder
 
 

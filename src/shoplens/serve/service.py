@@ -202,7 +202,7 @@ class Service:
             model = published.get()
         except FileNotFoundError:
             raise HTTPException(404, f"no recommender {name!r} in the workspace; fit one with "
-                                     f"POST /admin/fit or `shoplens fit {self.ws.path} recommend`") from None
+                                     f"POST /admin/fit or `shoplens rec fit {self.ws.path}`") from None
         except ArtifactUnavailable as error:  # kept, so the failure is remembered and reported, not retried
             with self._registry_lock:
                 self._recommenders.setdefault(name, published)
@@ -237,7 +237,7 @@ class Service:
             return self._search[part].get()
         except FileNotFoundError:
             raise HTTPException(404, f"no search {part} in the workspace; build one with "
-                                     f"`shoplens index {self.ws.path} search`") from None
+                                     f"`shoplens search index {self.ws.path}`") from None
         except ArtifactUnavailable as error:
             raise HTTPException(503, str(error)) from None
 

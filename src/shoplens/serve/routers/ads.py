@@ -13,7 +13,7 @@ from shoplens.serve.service import NAME_PATTERN, Service, get_service
 
 router = APIRouter(tags=["ads"], dependencies=[Depends(require_read_key)], route_class=StrictJSONRoute)
 
-CTRModel = Query("deepfm", pattern=NAME_PATTERN, description="a CTR model saved with `shoplens fit WS ctr`")
+CTRModel = Query("deepfm", pattern=NAME_PATTERN, description="a CTR model saved with `shoplens ads fit WS`")
 MAX_BUDGET = 100_000  # impressions in one answer: one row each
 
 

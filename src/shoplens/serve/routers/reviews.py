@@ -2,7 +2,7 @@
 
 Both routes read polarity the way the CLI does: with the workspace's extractor (`workspace_extractor`: its
 reviews' aspect vocabulary, the clause model trained on their ratings, its catalogue's brands kept out), so a
-review gets the same aspects and polarities here as from `shoplens reviews WS analyze`. Only a workspace
+review gets the same aspects and polarities here as from `shoplens reviews analyze WS`. Only a workspace
 without reviews falls back to learning from the posted reviews themselves."""
 
 from __future__ import annotations
