@@ -261,6 +261,8 @@ def bench_generate(model: list[str] = typer.Option(["qwen2.5-coder-0.5b"], "--mo
                    n: int = typer.Option(30, help="scored rows (after the 30 development rows)"),
                    split: str = typer.Option("scored", help="scored, or dev (the development rows 0-29)"),
                    shots: int = typer.Option(2, help="few-shot examples, from the development rows"),
+                   task: str = typer.Option("zh-titles", help="zh-titles (EcomGPT, + the checker) or en-titles "
+                                                              "(BigBasket)"),
                    threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
                    data: Optional[Path] = typer.Option(None, "--data"),
                    out: Optional[Path] = typer.Option(None, help="save the result JSON here")):
@@ -272,7 +274,7 @@ def bench_generate(model: list[str] = typer.Option(["qwen2.5-coder-0.5b"], "--mo
 
     generators = [LlamaCppGenerator(m, threads=threads) for m in model]
     try:
-        result = suite.run(generators, n=n, split=split, shots=shots, data=data)
+        result = suite.run(generators, n=n, split=split, shots=shots, data=data, task=task)
     except GenerationError as e:
         fail(str(e))
     print_result(result, console, out)
