@@ -163,7 +163,8 @@ def test_price_and_inventory(shop, tmp_path):
 
 
 def test_fit_ctr_then_score_and_target(shop, tmp_path):
-    run("ads", "fit", shop["ws"], "--model", "lr", "--name", "lr")
+    fitted = run_json("ads", "fit", shop["ws"], "--model", "lr", "--name", "lr")  # epoch lines on stderr, not stdout
+    assert fitted["name"] == "lr"
     scored = run_json("ads", "ctr", shop["ws"], "--user", "U0001", "--item", "SKU0002", "--model", "lr")
     assert 0 < scored["ctr"] < 1 and scored["user_id"] == "U0001"
     out = tmp_path / "campaign.parquet"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 
 import numpy as np
@@ -90,7 +91,7 @@ def train_network(network: torch.nn.Module, train: Batch, y_train: np.ndarray, v
                         "valid_logloss": metrics["logloss"], "lr": optimizer.param_groups[0]["lr"], "seconds": seconds})
         if verbose:
             print(f"{name} epoch {epoch}: valid AUC {metrics['auc']:.5f} logloss {metrics['logloss']:.5f} "
-                  f"lr {optimizer.param_groups[0]['lr']:.0e} ({seconds:.1f}s)", flush=True)
+                  f"lr {optimizer.param_groups[0]['lr']:.0e} ({seconds:.1f}s)", file=sys.stderr, flush=True)  # stdout: --json
         auc = metrics["auc"] if not math.isnan(metrics["auc"]) else -metrics["logloss"]
         if auc > best_auc + MIN_IMPROVEMENT:
             best_auc, best_state, epochs_without_gain = auc, copy.deepcopy(network.state_dict()), 0

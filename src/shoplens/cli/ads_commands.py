@@ -1,5 +1,5 @@
 """Ad commands: ctr (score one user-item pair), target (choose users for a campaign); bench ctr.
-`shoplens fit WS ctr --model deepfm` lives with the other `fit` targets and calls `fit_ctr_model` here."""
+`shoplens ads fit WS --model deepfm` (cli/recommend_commands.py's fit_ctr) calls `fit_ctr_model` here."""
 
 from __future__ import annotations
 
