@@ -70,3 +70,26 @@ def test_esasrec_learns_a_cycle_and_reloads_exactly(tmp_path):
     model.save(tmp_path / "m")
     again = ESASRec.load(tmp_path / "m")
     np.testing.assert_allclose(again.score([s[:-1] for s in sequences]), scores, rtol=1e-5, atol=1e-5)
+
+
+def test_a_run_paused_between_other_runs_trains_as_it_would_alone():
+    """The settings search trains candidates in turns; each run keeps its own random state (dropout), so the
+    search's "defaults" candidate is the very model `fit` trains."""
+    from shoplens.recommend.sasrec import SASRecNetwork
+
+    torch.set_num_threads(2)
+    sequences = _cycles(n_users=40, length=12)
+
+    def new_run():
+        torch.manual_seed(0)
+        network = SASRecNetwork(20, 10, 8, 1, 1, 0.5)
+        return TrainingRun(network, sequences, loss="ce", n_negatives=8, gbce_t=0.75, lr=1e-2, weight_decay=0.0,
+                           batch_size=16, max_len=10, max_epochs=3, patience=3, validate=None, seed=0, verbose=False)
+
+    alone = new_run()
+    alone_losses = [alone.epoch()["loss"] for _ in range(3)]
+    paused, other = new_run(), new_run()
+    losses = [paused.epoch()["loss"]]
+    other.epoch(), other.epoch()
+    losses += [paused.epoch()["loss"], paused.epoch()["loss"]]
+    assert losses == alone_losses

@@ -145,6 +145,9 @@ class TrainingRun:
         self.log = {"epochs": [], "best_epoch": 0, "best_valid_ndcg10": -1.0, "batch_size": self.batch_size,
                     "windows": len(self.windows), "stopped_by": None}
         self.best_state, self.best_step, self.seconds = None, 0, 0.0
+        # dropout draws from torch's global generator: each run keeps its own state, so a run paused and resumed
+        # between other runs (the settings search) trains exactly as it would alone
+        self.torch_rng = torch.get_rng_state()
 
     @property
     def epochs_run(self) -> int:
@@ -157,6 +160,7 @@ class TrainingRun:
     def epoch(self) -> dict:
         started, total = time.perf_counter(), 0.0
         epoch = self.epochs_run + 1
+        torch.set_rng_state(self.torch_rng)
         self.network.train()
         bar = tqdm(training_batches(self.sequences, self.max_len, self.batch_size, self.rng, self.times,
                                     self.actions, self.windows),
@@ -173,6 +177,7 @@ class TrainingRun:
             self.optimizer.step()
             total += batch_loss.item()
             bar.set_postfix(loss=f"{batch_loss.item():.3f}")
+        self.torch_rng = torch.get_rng_state()
         entry = {"epoch": epoch, "loss": total / max(self.steps_per_epoch, 1),
                  "train_seconds": round(time.perf_counter() - started, 2)}
         step = epoch * self.steps_per_epoch
