@@ -571,7 +571,7 @@ def rec_driver_row(dataset: str, published: bool = True) -> dict:
     return cells
 
 
-TABLES.append(Table(BENCH, "rec —", 1, {
+TABLES.append(Table(BENCH, "rec —", 2, {
     "Beauty": {"SASRec (driver)": [DRIVER_REPLACED, DRIVER_REPLACED],
                "HSTU (driver)": mean_std("rec-Beauty-hstu.json", "metrics", "hstu", "NDCG@10"),
                "published SASRec": [J("rec-Beauty-sasrec.json", "baselines", "published SASRec", "NDCG@10")]},
@@ -589,15 +589,31 @@ def rec_sampled_row(dataset: str, published: bool = True) -> dict:
     return cells
 
 
-TABLES.append(Table(BENCH, "rec —", 2, {
+TABLES.append(Table(BENCH, "rec —", 3, {
     "Beauty": rec_sampled_row("Beauty"), "Toys": rec_sampled_row("Toys"), "Sports": rec_sampled_row("Sports"),
     "Yelp": rec_sampled_row("Yelp"),
     "ml-100k": {"SASRec (driver)": [DRIVER_REPLACED, DRIVER_REPLACED],
                 "HSTU (driver)": mean_std("rec-ml-100k-hstu-sampled99.json", "metrics", "hstu", "NDCG@10")},
 }))
 
+SEARCH = "rec-ml-100k-sasrec-search.json"
+
+
+def search_row(name: str) -> dict:
+    entry = lambda d: next(e for e in d["metrics"]["sasrec"]["search"][0] if e["name"] == name)
+    return {"epochs": [F(SEARCH, lambda d: entry(d)["epochs"])],
+            "best validation NDCG@10": [F(SEARCH, lambda d: entry(d)["best_valid_ndcg10"])],
+            "rung reached": [F(SEARCH, lambda d: entry(d)["rung"])]}
+
+
+TABLES.append(Table(BENCH, "rec —", 1, {
+    **{name: search_row(name) for name in ("defaults", "dropout 0.5", "dropout 0.5, lr 1e-3", "dim 128", "max_len 200")},
+    "dropout 0.1 (chosen)": {**search_row("dropout 0.1"), "candidate": [
+        F(SEARCH, lambda d: d["metrics"]["sasrec"]["search"][0][3]["overrides"]["dropout"])]},
+}))
+
 SELSAMPLED = "rec-Beauty-sasrec-selsampled-clean-sampled99.json"
-TABLES.append(Table(BENCH, "rec —", 3, {
+TABLES.append(Table(BENCH, "rec —", 4, {
     "SASRec, full CE, checkpoint on validation sampled99": {
         "HR@10": mean_std(SELSAMPLED, "metrics", "sasrec", "HR@10"),
         "NDCG@10": mean_std(SELSAMPLED, "metrics", "sasrec", "NDCG@10"),
