@@ -49,7 +49,7 @@ def test_clear_errors(filled, tmp_path):
 
     with Workspace.init(tmp_path / "empty") as empty, pytest.raises(ValueError, match="ad_impressions table is empty"):
         fit_ctr(empty, "lr")
-    with pytest.raises(FileNotFoundError, match="shoplens fit"):
+    with pytest.raises(FileNotFoundError, match="shoplens ads fit"):
         load_ctr(filled, "deepfm")
     with pytest.raises(ValueError, match="unknown CTR model"):
         fit_ctr(filled, "xgboost")
