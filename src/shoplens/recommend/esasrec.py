@@ -90,17 +90,8 @@ class ESASRecNetwork(nn.Module):
 
 
 class ESASRec(SequenceRecommender):
-    """sklearn-style eSASRec; the same `fit` as SASRec."""
-
-    def __init__(self, max_len=50, dim=64, n_blocks=2, n_heads=1, dropout=0.3, loss="ce", n_negatives=1024,
-                 gbce_t=0.75, lr=2e-3, weight_decay=0.0, batch_size=None, max_epochs=200, patience=6,
-                 patience_steps=300, max_seconds=None, id_dropout=0.0, seed=0, verbose=False, device="cpu"):
-        self.max_len, self.dim, self.n_blocks, self.n_heads, self.dropout = max_len, dim, n_blocks, n_heads, dropout
-        self.loss, self.n_negatives, self.gbce_t = loss, n_negatives, gbce_t
-        self.lr, self.weight_decay, self.batch_size = lr, weight_decay, batch_size
-        self.max_epochs, self.patience, self.patience_steps = max_epochs, patience, patience_steps
-        self.max_seconds = max_seconds
-        self.id_dropout, self.seed, self.verbose, self.device = id_dropout, seed, verbose, device
+    """sklearn-style eSASRec: the same hyper-parameters and `fit` as SASRec (`loss="sampled"` with `n_negatives`
+    in the thousands for a catalogue too big for a full softmax)."""
 
     def _build_network(self, n_items, item_text, trained):
         return ESASRecNetwork(n_items, self.max_len, self.dim, self.n_blocks, self.n_heads, self.dropout,

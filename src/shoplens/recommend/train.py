@@ -222,11 +222,24 @@ class TrainingRun:
 
 class SequenceRecommender(RecommenderBase):
     """fit / score / save for a network with `forward(items, times, actions) -> [B, L, d]` and `item_matrix()`.
-    Subclasses define `__init__` (hyper-parameters, incl. the training ones below) and `_build_network`.
+    Subclasses define `_build_network`; the hyper-parameters are `__init__`'s, shared by all of them.
     `times` (seconds) and `actions` (event-type codes >= 1, see `shoplens.data.schema.EVENT_TYPES`) are optional
     per-position side information, aligned with each sequence; a network may ignore them (SASRec does)."""
 
     n_actions_: int = 0  # event-type codes seen in training + 1 (0 = trained without actions)
+
+    def __init__(self, max_len=50, dim=64, n_blocks=2, n_heads=1, dropout=0.3, loss="ce", n_negatives=256,
+                 gbce_t=0.75, lr=2e-3, weight_decay=0.0, batch_size=None, max_epochs=200, patience=6,
+                 patience_steps=300, max_seconds=None, id_dropout=0.0, seed=0, verbose=False, device="cpu"):
+        """The hyper-parameters every sequence model shares (explicit keywords, as sklearn's get_params reads them):
+        network size, loss (`n_negatives`, `gbce_t` for the sampled ones), optimiser, batches (None = sized to the
+        data), early stopping (`patience` epochs and `patience_steps` steps), a time cap, id dropout for cold start."""
+        self.max_len, self.dim, self.n_blocks, self.n_heads, self.dropout = max_len, dim, n_blocks, n_heads, dropout
+        self.loss, self.n_negatives, self.gbce_t = loss, n_negatives, gbce_t
+        self.lr, self.weight_decay, self.batch_size = lr, weight_decay, batch_size
+        self.max_epochs, self.patience, self.patience_steps = max_epochs, patience, patience_steps
+        self.max_seconds = max_seconds
+        self.id_dropout, self.seed, self.verbose, self.device = id_dropout, seed, verbose, device
 
     def _build_network(self, n_items: int, item_text: np.ndarray | None, trained: np.ndarray) -> torch.nn.Module:
         raise NotImplementedError
