@@ -242,7 +242,8 @@ def test_search_suggest_profile_and_churn(client):
     assert client.get("/suggest", params={"prefix": ""}).status_code == 200
     profile = client.get(f"/profile/{a_user(client)}")
     assert profile.status_code == 200, profile.text
-    churn = client.get("/churn", params={"budget": 5, "horizon_days": 20})
+    churn = client.get("/churn", params={"budget": 5, "horizon": 20})
+    assert client.get("/churn", params={"budget": 5, "horizon_days": 20}).json() == churn.json()  # the old name
     assert churn.status_code == 200, churn.text
     assert len(churn.json()["at_risk"]) <= 5
 

@@ -162,6 +162,8 @@ GETS = [
     ("/churn", {"precision": "inf"}, 422, "less than or equal to 1"),
     ("/churn", {"horizon_days": "inf"}, 422, "less than or equal to 3650"),
     ("/churn", {"horizon_days": "-inf"}, 422, "greater than 0"),
+    ("/churn", {"horizon": "inf"}, 422, "less than or equal to 3650"),
+    ("/churn", {"horizon": "30", "horizon_days": "30"}, 422, "give horizon or its old name horizon_days, not both"),
     ("/churn", {"budget": "5", "precision": "0.5"}, 422, "give budget or precision, not both"),
     ("/profile/..%2F..%2Fetc%2Fpasswd", None, 404, "Not Found"),
     ("/history/nobody", None, 404, "has no events"),

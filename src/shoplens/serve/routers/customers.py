@@ -27,11 +27,16 @@ def profile(user: str, service: Service = Depends(get_service)) -> dict:
 @router.get("/churn")
 def churn(budget: int | None = Query(None, ge=1, description="flag at most this many customers"),
           precision: float | None = Query(None, gt=0, le=1, description="flag down to this precision"),
-          horizon_days: float = Query(90.0, gt=0, le=3650, description="no purchase within this many days = churned"),
+          horizon: float | None = Query(None, gt=0, le=3650, description="no purchase within this many days = "
+                                        "churned (default 90), as `shoplens customers churn --horizon`"),
+          horizon_days: float | None = Query(None, gt=0, le=3650, deprecated=True, description="the old name of horizon"),
           service: Service = Depends(get_service)) -> dict:
     """Customers at risk of not buying again, with reasons and value at risk."""
     if budget is not None and precision is not None:
         raise HTTPException(422, "give budget or precision, not both")
+    if horizon is not None and horizon_days is not None:
+        raise HTTPException(422, "give horizon or its old name horizon_days, not both")
+    horizon_days = horizon or horizon_days or 90.0
     try:  # a model is trained per request kind: keep its answer until new events arrive
         at_risk, summary = service.cached(
             ("churn", budget, precision, horizon_days), ("events",),
