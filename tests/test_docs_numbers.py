@@ -198,8 +198,8 @@ def cli_row(command: str) -> dict:
 
 
 TABLES.append(Table(BENCH, "cli", 0, {c: cli_row(c) for c in (
-    "python -c pass", "shoplens --help", "shoplens info", "shoplens keys list", "shoplens recommend (fitted popularity)",
-    "shoplens recommend (fitted SASRec: imports PyTorch)", "shoplens datasets list")}))
+    "python -c pass", "shoplens --help", "shoplens info", "shoplens keys list", "shoplens rec user (fitted popularity)",
+    "shoplens rec user (fitted SASRec: imports PyTorch)", "shoplens datasets list")}))
 
 
 def simulator_row(n: int, target: str) -> dict:

@@ -23,8 +23,9 @@ TARGET_SECONDS = 1.5
 
 def _commands(ws: Path, user: str) -> dict[str, list[str]]:
     return {"--help": ["--help"], "info": ["info", str(ws), "--json"], "keys list": ["keys", "list", str(ws)],
-            "recommend (fitted popularity)": ["recommend", str(ws), "--user", user, "--model", "popularity", "--json"],
-            "recommend (fitted SASRec: imports PyTorch)": ["recommend", str(ws), "--user", user, "--model", "sasrec", "--json"],
+            "rec user (fitted popularity)": ["rec", "user", str(ws), "--user", user, "--model", "popularity", "--json"],
+            "rec user (fitted SASRec: imports PyTorch)": ["rec", "user", str(ws), "--user", user, "--model", "sasrec",
+                                                          "--json"],
             "datasets list": ["datasets", "list", "--json"]}
 
 
